@@ -1,0 +1,348 @@
+//! The answers to refused requests (PRODUCT.md §5): status, `WWW-Authenticate`
+//! challenge (RFC 6750, RFC 9470), a small RFC 9457 problem body, the browser
+//! step-up redirect, and trailers-only gRPC answers.
+//!
+//! Every header value is rendered once, when the layer is built. No token,
+//! claim value or library error text ever appears in an answer.
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+use crate::body::ResponseBody;
+use crate::error::ErrorKind;
+
+/// The reason phrase Partner Center sends with a missing-MFA answer.
+pub const MFA_REASON_PHRASE: &str = "Unauthorized - MFA required";
+
+/// How a missing-MFA refusal is answered to API clients.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ChallengeStyle {
+    /// Partner Center's answer: `401 Unauthorized - MFA required` and
+    /// `WWW-Authenticate: Bearer error="invalid_token"`.
+    #[default]
+    PartnerCenter,
+    /// RFC 9470 step-up: `Bearer error="insufficient_user_authentication"`
+    /// with `acr_values` and/or `max_age`.
+    Rfc9470 {
+        /// `acr_values` to request (space-separated), if any.
+        acr_values: Option<String>,
+        /// `max_age` in seconds to request, if any.
+        max_age: Option<u64>,
+    },
+}
+
+/// Pre-rendered answers of one layer.
+#[derive(Debug, Clone)]
+pub(crate) struct Answers {
+    missing: HeaderValue,
+    invalid_request: HeaderValue,
+    invalid_token: HeaderValue,
+    mfa: HeaderValue,
+    mfa_reason_phrase: bool,
+    app_denied: HeaderValue,
+    unavailable_status: StatusCode,
+    step_up: Option<String>,
+}
+
+/// Facts about the request that shape the answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Facts {
+    pub(crate) grpc: bool,
+    pub(crate) html: bool,
+}
+
+impl Facts {
+    pub(crate) fn of(headers: &HeaderMap) -> Self {
+        let grpc = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_grpc_content_type);
+        let html = !grpc
+            && headers
+                .get_all(http::header::ACCEPT)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(accepts_html);
+        Self { grpc, html }
+    }
+}
+
+/// `application/grpc`, `application/grpc+proto`, `application/grpc+json`, ...
+pub(crate) fn is_grpc_content_type(value: &str) -> bool {
+    let media = value.split(';').next().unwrap_or("").trim();
+    media.len() >= 16
+        && media[..16].eq_ignore_ascii_case("application/grpc")
+        && (media.len() == 16 || media.as_bytes()[16] == b'+')
+}
+
+/// Whether an `Accept` value explicitly lists `text/html` (with q > 0).
+fn accepts_html(accept: &str) -> bool {
+    accept.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        media.eq_ignore_ascii_case("text/html")
+            && !parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            })
+    })
+}
+
+const DESC_INVALID_REQUEST: &str = "The request carries a malformed or duplicated credential";
+const DESC_INVALID_TOKEN: &str = "The access token is invalid";
+const DESC_MFA: &str = "Multi-factor authentication is required";
+const DESC_APP_DENIED: &str = "App-only tokens are not accepted here";
+
+fn quote(value: &str) -> String {
+    // error_description and other parameters: %x20-21 / %x23-5B / %x5D-7E.
+    value
+        .chars()
+        .filter(|c| matches!(*c, ' '..='~') && *c != '"' && *c != '\\')
+        .collect()
+}
+
+fn header(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// Renders `Bearer error="insufficient_scope", scope="..."`.
+pub(crate) fn scope_challenge(scopes: &[String]) -> HeaderValue {
+    let joined = scopes
+        .iter()
+        .map(|s| quote(s))
+        .collect::<Vec<_>>()
+        .join(" ");
+    header(&format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{joined}\""
+    ))
+}
+
+impl Answers {
+    pub(crate) fn new(
+        realm: Option<&str>,
+        style: &ChallengeStyle,
+        unavailable_status: StatusCode,
+        step_up: Option<String>,
+    ) -> Self {
+        let missing = match realm {
+            Some(realm) => header(&format!("Bearer realm=\"{}\"", quote(realm))),
+            None => HeaderValue::from_static("Bearer"),
+        };
+        let (mfa, mfa_reason_phrase) = match style {
+            ChallengeStyle::PartnerCenter => (
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                true,
+            ),
+            ChallengeStyle::Rfc9470 {
+                acr_values,
+                max_age,
+            } => {
+                let mut v = format!(
+                    "Bearer error=\"insufficient_user_authentication\", error_description=\"{DESC_MFA}\""
+                );
+                if let Some(acr) = acr_values {
+                    v.push_str(&format!(", acr_values=\"{}\"", quote(acr)));
+                }
+                if let Some(age) = max_age {
+                    v.push_str(&format!(", max_age=\"{age}\""));
+                }
+                (header(&v), false)
+            }
+        };
+        Self {
+            missing,
+            invalid_request: header(&format!(
+                "Bearer error=\"invalid_request\", error_description=\"{DESC_INVALID_REQUEST}\""
+            )),
+            invalid_token: header(&format!(
+                "Bearer error=\"invalid_token\", error_description=\"{DESC_INVALID_TOKEN}\""
+            )),
+            mfa,
+            mfa_reason_phrase,
+            app_denied: header(&format!(
+                "Bearer error=\"insufficient_scope\", error_description=\"{DESC_APP_DENIED}\""
+            )),
+            unavailable_status,
+            step_up,
+        }
+    }
+
+    /// The answer for a refusal of `kind`.
+    ///
+    /// `scope` is the rule's pre-rendered scope challenge; `return_to` the
+    /// original path and query (for the browser redirect).
+    pub(crate) fn render<B>(
+        &self,
+        kind: ErrorKind,
+        app_denied: bool,
+        scope: Option<&HeaderValue>,
+        facts: Facts,
+        return_to: &str,
+        retry_after: u64,
+    ) -> Response<ResponseBody<B>> {
+        let (status, challenge, body): (StatusCode, Option<&HeaderValue>, &'static str) = match kind
+        {
+            ErrorKind::MissingToken => (
+                StatusCode::UNAUTHORIZED,
+                Some(&self.missing),
+                PROBLEM_MISSING,
+            ),
+            ErrorKind::InvalidRequest => (
+                StatusCode::BAD_REQUEST,
+                Some(&self.invalid_request),
+                PROBLEM_INVALID_REQUEST,
+            ),
+            ErrorKind::InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                Some(&self.invalid_token),
+                PROBLEM_INVALID_TOKEN,
+            ),
+            ErrorKind::KeysUnavailable
+                if self.unavailable_status == StatusCode::SERVICE_UNAVAILABLE =>
+            {
+                (StatusCode::SERVICE_UNAVAILABLE, None, PROBLEM_UNAVAILABLE)
+            }
+            ErrorKind::KeysUnavailable => (
+                StatusCode::UNAUTHORIZED,
+                Some(&self.invalid_token),
+                PROBLEM_INVALID_TOKEN,
+            ),
+            ErrorKind::MfaRequired => (StatusCode::UNAUTHORIZED, Some(&self.mfa), PROBLEM_MFA),
+            ErrorKind::InsufficientScope => {
+                let challenge = if app_denied {
+                    &self.app_denied
+                } else {
+                    scope.unwrap_or(&self.app_denied)
+                };
+                (StatusCode::FORBIDDEN, Some(challenge), PROBLEM_SCOPE)
+            }
+        };
+
+        if facts.grpc {
+            return grpc_answer(kind, status, challenge);
+        }
+
+        if kind == ErrorKind::MfaRequired && facts.html {
+            if let Some(step_up) = &self.step_up {
+                let location = step_up_location(step_up, return_to);
+                if let Ok(location) = HeaderValue::from_str(&location) {
+                    let mut response = Response::new(ResponseBody::refusal(Bytes::new()));
+                    *response.status_mut() = StatusCode::SEE_OTHER;
+                    response.headers_mut().insert(LOCATION, location);
+                    return response;
+                }
+            }
+        }
+
+        let mut response =
+            Response::new(ResponseBody::refusal(Bytes::from_static(body.as_bytes())));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(challenge) = challenge {
+            headers.insert(WWW_AUTHENTICATE, challenge.clone());
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        if kind == ErrorKind::MfaRequired && self.mfa_reason_phrase {
+            response
+                .extensions_mut()
+                .insert(hyper::ext::ReasonPhrase::from_static(
+                    MFA_REASON_PHRASE.as_bytes(),
+                ));
+        }
+        response
+    }
+}
+
+fn grpc_answer<B>(
+    kind: ErrorKind,
+    status: StatusCode,
+    challenge: Option<&HeaderValue>,
+) -> Response<ResponseBody<B>> {
+    let code = match status {
+        StatusCode::FORBIDDEN => "7",
+        StatusCode::SERVICE_UNAVAILABLE => "14",
+        _ => "16",
+    };
+    let message = match kind {
+        ErrorKind::MissingToken => "a bearer token is required",
+        ErrorKind::InvalidRequest => "the request carries a malformed credential",
+        ErrorKind::MfaRequired => "multi-factor authentication is required",
+        ErrorKind::InsufficientScope => "the token lacks a required scope or role",
+        ErrorKind::KeysUnavailable if code == "14" => {
+            "the identity provider's keys are unavailable"
+        }
+        ErrorKind::InvalidToken | ErrorKind::KeysUnavailable => "the access token is invalid",
+    };
+    let mut response = Response::new(ResponseBody::refusal(Bytes::new()));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("grpc-status", HeaderValue::from_static(code));
+    headers.insert("grpc-message", HeaderValue::from_static(message));
+    if let Some(challenge) = challenge {
+        headers.insert(WWW_AUTHENTICATE, challenge.clone());
+    }
+    response
+}
+
+/// The step-up URL with the return path: `{return_to}` is replaced when the
+/// URL holds it, else `return_to=` is appended as a query parameter.
+fn step_up_location(step_up: &str, return_to: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    if step_up.contains("{return_to}") {
+        step_up.replace("{return_to}", &encoded)
+    } else {
+        let sep = if step_up.contains('?') { '&' } else { '?' };
+        format!("{step_up}{sep}return_to={encoded}")
+    }
+}
+
+const PROBLEM_MISSING: &str = r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"A bearer token is required."}"#;
+const PROBLEM_INVALID_REQUEST: &str = r#"{"type":"about:blank","title":"Bad Request","status":400,"detail":"The request carries a malformed or duplicated credential."}"#;
+const PROBLEM_INVALID_TOKEN: &str = r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"The access token is invalid."}"#;
+const PROBLEM_MFA: &str = r#"{"type":"about:blank","title":"Unauthorized - MFA required","status":401,"detail":"Multi-factor authentication is required."}"#;
+const PROBLEM_SCOPE: &str = r#"{"type":"about:blank","title":"Forbidden","status":403,"detail":"The access token lacks a required scope or role."}"#;
+const PROBLEM_UNAVAILABLE: &str = r#"{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"The identity provider's keys are unavailable; retry later."}"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_content_types() {
+        assert!(is_grpc_content_type("application/grpc"));
+        assert!(is_grpc_content_type("application/grpc+proto"));
+        assert!(is_grpc_content_type("Application/GRPC+json; charset=utf-8"));
+        assert!(!is_grpc_content_type("application/grpc-web"));
+        assert!(!is_grpc_content_type("application/json"));
+    }
+
+    #[test]
+    fn html_must_be_explicit() {
+        assert!(accepts_html("text/html,application/xhtml+xml,*/*;q=0.8"));
+        assert!(!accepts_html("*/*"));
+        assert!(!accepts_html("application/json"));
+        assert!(!accepts_html("text/html;q=0"));
+    }
+
+    #[test]
+    fn step_up_carries_the_return_path() {
+        assert_eq!(
+            step_up_location("https://idp.test/step-up", "/dashboard/customers?x=1"),
+            "https://idp.test/step-up?return_to=%2Fdashboard%2Fcustomers%3Fx%3D1"
+        );
+        assert_eq!(
+            step_up_location("/login?a=b&to={return_to}", "/x"),
+            "/login?a=b&to=%2Fx"
+        );
+    }
+}

@@ -1,0 +1,412 @@
+//! The builder of [`RequireMfaLayer`]: issuer, audiences, key source, route
+//! rules, MFA policy and answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
+use url::Url;
+
+use crate::challenge::{Answers, ChallengeStyle, scope_challenge};
+use crate::clock::{Clock, SystemClock};
+use crate::error::ConfigError;
+use crate::guard::Guard;
+use crate::jwks::KeySet;
+use crate::jwks::fetch::{self, FetchPolicy};
+use crate::jwks::store::{KeyStore, RefreshPolicy, Source};
+use crate::layer::RequireMfaLayer;
+use crate::policy::caller::AppOnly;
+use crate::policy::mfa::MfaPolicy;
+use crate::policy::route::{Access, Rule};
+use crate::token::extract::Sources;
+use crate::token::jws::TypPolicy;
+use crate::token::validate::{IssuerMatch, TenantFilter, Validation};
+
+/// Default cap on a token's length: 16 KiB.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
+
+enum KeySource {
+    None,
+    Static(KeySet),
+    Jwks(String),
+    Discovery(String),
+}
+
+/// Configures a [`RequireMfaLayer`]. Every method returns the builder.
+///
+/// ```
+/// use tower_mfa::{RequireMfaLayer, Rule};
+///
+/// let layer = RequireMfaLayer::builder()
+///     .issuer("https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/")
+///     .audience("https://api.partnercenter.microsoft.com")
+///     .jwks_url("https://login.microsoftonline.com/common/discovery/keys")
+///     .rule(Rule::public("/healthz"))
+///     .rule(Rule::mfa("/v1/**"))
+///     .build()?;
+/// # let _ = layer;
+/// # Ok::<(), tower_mfa::ConfigError>(())
+/// ```
+#[must_use]
+pub struct Builder {
+    issuer: Option<String>,
+    audiences: Vec<String>,
+    keys: KeySource,
+    client: Option<reqwest::Client>,
+    fetch: FetchPolicy,
+    refresh: RefreshPolicy,
+    rules: Vec<Rule>,
+    default_access: Access,
+    mfa: MfaPolicy,
+    app_only: AppOnly,
+    leeway: Duration,
+    max_lifetime: Duration,
+    typ: TypPolicy,
+    max_token_len: usize,
+    sources: Sources,
+    realm: Option<String>,
+    style: ChallengeStyle,
+    unavailable_status: StatusCode,
+    step_up: Option<String>,
+    tenants: TenantFilter,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: unmatched routes need a valid token, MFA
+    /// is `amr` containing `mfa` (or `ngcmfa`, `multipleauthn`), app-only
+    /// callers skip the MFA check, 60 s leeway, 48 h maximum lifetime.
+    pub fn new() -> Self {
+        Self {
+            issuer: None,
+            audiences: Vec::new(),
+            keys: KeySource::None,
+            client: None,
+            fetch: FetchPolicy {
+                timeout: Duration::from_secs(10),
+                max_bytes: 512 * 1024,
+                allow_http_loopback: false,
+            },
+            refresh: RefreshPolicy::default(),
+            rules: Vec::new(),
+            default_access: Access::Authenticated,
+            mfa: MfaPolicy::default(),
+            app_only: AppOnly::Allow,
+            leeway: Duration::from_secs(60),
+            max_lifetime: Duration::from_secs(48 * 3600),
+            typ: TypPolicy::Lenient,
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            sources: Sources::default(),
+            realm: None,
+            style: ChallengeStyle::PartnerCenter,
+            unavailable_status: StatusCode::SERVICE_UNAVAILABLE,
+            step_up: None,
+            tenants: TenantFilter::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The issuer (`iss`), compared exactly. A `{tenantid}` placeholder makes
+    /// it a multi-tenant template: `https://login.microsoftonline.com/{tenantid}/v2.0`
+    /// accepts any tenant whose `tid` equals that segment.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Adds an accepted audience (`aud`). At least one is required.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Fetches keys from this JWKS URL (no discovery document is fetched).
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.keys = KeySource::Jwks(url.into());
+        self
+    }
+
+    /// Fetches the OIDC discovery document at this URL and follows its `jwks_uri`.
+    pub fn discovery_url(mut self, url: impl Into<String>) -> Self {
+        self.keys = KeySource::Discovery(url.into());
+        self
+    }
+
+    /// Uses OIDC discovery at `{issuer}/.well-known/openid-configuration`.
+    pub fn discover_from_issuer(mut self) -> Self {
+        if let Some(issuer) = &self.issuer {
+            let base = issuer.trim_end_matches('/');
+            self.keys = KeySource::Discovery(format!("{base}/.well-known/openid-configuration"));
+        }
+        self
+    }
+
+    /// Uses these keys and never fetches (tests, air-gapped setups).
+    pub fn static_keys(mut self, keys: KeySet) -> Self {
+        self.keys = KeySource::Static(keys);
+        self
+    }
+
+    /// Uses this JWK Set document and never fetches.
+    ///
+    /// # Errors
+    /// When the document is not a JWK Set.
+    pub fn static_jwks(self, jwks_json: &[u8]) -> Result<Self, ConfigError> {
+        let keys = KeySet::parse(jwks_json).map_err(|_| {
+            ConfigError::new("the static JWK Set is not a JSON object with a `keys` array")
+        })?;
+        Ok(self.static_keys(keys))
+    }
+
+    /// Uses this HTTP client for key fetches (custom CAs, proxies). The
+    /// timeout, size cap and same-host rule still apply.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Allows `http://` key and discovery URLs on loopback addresses (tests,
+    /// local development). Everything else must be `https://`.
+    pub fn allow_http_loopback(mut self, yes: bool) -> Self {
+        self.fetch.allow_http_loopback = yes;
+        self
+    }
+
+    /// Timeout of one fetch (default 10 s).
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch.timeout = timeout;
+        self
+    }
+
+    /// Cap on a fetched document (default 512 KiB).
+    pub fn max_jwks_bytes(mut self, bytes: usize) -> Self {
+        self.fetch.max_bytes = bytes;
+        self
+    }
+
+    /// Minimum time between two refreshes triggered by an unknown `kid`
+    /// (default 30 s). The start-up fetch does not start it.
+    pub fn refresh_cooldown(mut self, cooldown: Duration) -> Self {
+        self.refresh.cooldown = cooldown;
+        self
+    }
+
+    /// Background refresh interval when the server sends no `max-age`
+    /// (default 1 h). A `max-age` is honoured within 1 min to 24 h.
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh.interval = interval;
+        self
+    }
+
+    /// Adds a route rule. Rules are tried in order; the first match wins.
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Adds several route rules, in order.
+    pub fn rules(mut self, rules: impl IntoIterator<Item = Rule>) -> Self {
+        self.rules.extend(rules);
+        self
+    }
+
+    /// The access of requests no rule matches (default: authenticated).
+    pub fn default_access(mut self, access: Access) -> Self {
+        self.default_access = access;
+        self
+    }
+
+    /// What counts as MFA proof.
+    pub fn mfa_policy(mut self, policy: MfaPolicy) -> Self {
+        self.mfa = policy;
+        self
+    }
+
+    /// What `mfa` routes do with app-only callers (default: allow).
+    pub fn app_only(mut self, app_only: AppOnly) -> Self {
+        self.app_only = app_only;
+        self
+    }
+
+    /// Clock skew allowed on `exp`, `nbf`, `iat` (default 60 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Longest accepted `exp - now` (default 48 h).
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max;
+        self
+    }
+
+    /// RFC 9068 strict mode: `typ` must be `at+jwt` or `application/at+jwt`.
+    pub fn strict_rfc9068(mut self, yes: bool) -> Self {
+        self.typ = if yes {
+            TypPolicy::Rfc9068
+        } else {
+            TypPolicy::Lenient
+        };
+        self
+    }
+
+    /// Cap on a token's length, checked before any parsing (default 16 KiB).
+    pub fn max_token_len(mut self, len: usize) -> Self {
+        self.max_token_len = len;
+        self
+    }
+
+    /// Also reads the token from this cookie (off by default). A token sent
+    /// both in the header and the cookie is a 400.
+    pub fn token_cookie(mut self, name: impl Into<String>) -> Self {
+        self.sources.cookie = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// The `realm` of the bare `Bearer` challenge (absent by default).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// How missing MFA is answered to API clients (default: Partner Center).
+    pub fn challenge_style(mut self, style: ChallengeStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// Status for an unknown `kid` while the key endpoint fails: 503 (default,
+    /// with `Retry-After`) or 401.
+    pub fn keys_unavailable_status(mut self, status: StatusCode) -> Self {
+        self.unavailable_status = status;
+        self
+    }
+
+    /// Redirects browsers (an `Accept` that lists `text/html`) without MFA to
+    /// this step-up URL with `303 See Other`, carrying the return path as
+    /// `return_to` (or in place of `{return_to}`).
+    pub fn step_up_url(mut self, url: impl Into<String>) -> Self {
+        self.step_up = Some(url.into());
+        self
+    }
+
+    /// Only accepts these tenants (`tid`).
+    pub fn allow_tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tenants
+            .allow
+            .extend(tenants.into_iter().map(Into::into));
+        self
+    }
+
+    /// Refuses these tenants (`tid`).
+    pub fn deny_tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tenants
+            .deny
+            .extend(tenants.into_iter().map(Into::into));
+        self
+    }
+
+    /// The time source (default: the system clock). Tests pass a
+    /// [`ManualClock`](crate::clock::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks the configuration and builds the layer. Needs no network and no
+    /// runtime: keys are fetched on the first request (or [`RequireMfaLayer::warm_up`]).
+    ///
+    /// # Errors
+    /// When the issuer, the audience or the key source is missing, a URL is
+    /// invalid or insecure, or a rule's pattern is invalid.
+    pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
+        let issuer = self
+            .issuer
+            .ok_or_else(|| ConfigError::new("an issuer is required"))?;
+        if self.audiences.is_empty() {
+            return Err(ConfigError::new("at least one audience is required"));
+        }
+        let issuer_match = IssuerMatch::new(&issuer);
+        let parse_url = |url: &str| -> Result<Url, ConfigError> {
+            let parsed =
+                Url::parse(url).map_err(|_| ConfigError::new(format!("invalid URL {url:?}")))?;
+            fetch::check_url(&parsed, self.fetch.allow_http_loopback).map_err(|_| {
+                ConfigError::new(format!(
+                    "{url:?} must be https (http only on loopback, when allowed)"
+                ))
+            })?;
+            Ok(parsed)
+        };
+        let (source, static_keys) = match self.keys {
+            KeySource::None => {
+                return Err(ConfigError::new(
+                    "a key source is required: jwks_url, discovery_url or static keys",
+                ));
+            }
+            KeySource::Static(keys) => (Source::Static, keys),
+            KeySource::Jwks(url) => (Source::Jwks(parse_url(&url)?), KeySet::default()),
+            KeySource::Discovery(url) => (Source::Discovery(parse_url(&url)?), KeySet::default()),
+        };
+        let mut rules = self.rules;
+        for rule in &mut rules {
+            if let Some(e) = rule.config_error() {
+                return Err(ConfigError::new(e.to_owned()));
+            }
+            if !rule.scopes.is_empty() || !rule.roles.is_empty() {
+                let wanted: Vec<String> = rule.scopes.iter().chain(&rule.roles).cloned().collect();
+                rule.scope_challenge = Some(scope_challenge(&wanted));
+            }
+        }
+        let client = self
+            .client
+            .unwrap_or_else(|| fetch::default_client(&self.fetch));
+        let keys = KeyStore::new(
+            source,
+            static_keys,
+            issuer_match.exact().map(str::to_owned),
+            client,
+            self.fetch,
+            self.refresh,
+            Arc::clone(&self.clock),
+        );
+        let guard = Guard {
+            rules,
+            default_rule: Rule::new(self.default_access, "/**").name("default"),
+            sources: self.sources,
+            max_token_len: self.max_token_len,
+            typ: self.typ,
+            validation: Validation {
+                issuer: issuer_match,
+                audiences: self.audiences,
+                leeway: self.leeway.as_secs_f64(),
+                max_lifetime: self.max_lifetime.as_secs_f64(),
+                tenants: self.tenants,
+            },
+            keys,
+            mfa: self.mfa,
+            app_only: self.app_only,
+            answers: Answers::new(
+                self.realm.as_deref(),
+                &self.style,
+                self.unavailable_status,
+                self.step_up,
+            ),
+            clock: self.clock,
+        };
+        Ok(RequireMfaLayer::from_guard(guard))
+    }
+}

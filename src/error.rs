@@ -1,0 +1,217 @@
+//! Why a request was refused: a small, stable [`ErrorKind`] for the answer and a
+//! detailed [`Reason`] for logs.
+//!
+//! The kind decides the HTTP (or gRPC) answer. The reason is what an operator
+//! reads in the `tower_mfa::decision` trace event; it never reaches the client.
+
+use std::fmt;
+
+/// The class of a refusal. Each kind maps to exactly one answer (see
+/// [`challenge`](crate::challenge)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No bearer token was sent (or another scheme was used): 401 with a bare
+    /// `Bearer` challenge.
+    MissingToken,
+    /// The request itself is malformed (two `Authorization` headers, a token
+    /// sent two ways, a broken `Bearer` header): 400 `invalid_request`.
+    InvalidRequest,
+    /// The token failed verification: 401 `invalid_token`.
+    InvalidToken,
+    /// The token names a key that could not be found while the issuer's key
+    /// endpoint is failing: 503 with `Retry-After` (or 401 when configured).
+    KeysUnavailable,
+    /// The token is valid but carries no proof of multi-factor authentication.
+    MfaRequired,
+    /// The token is valid but lacks a scope or role the route requires: 403
+    /// `insufficient_scope`.
+    InsufficientScope,
+}
+
+impl ErrorKind {
+    /// A stable, lower-case name for logs and metrics.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidToken => "invalid_token",
+            Self::KeysUnavailable => "keys_unavailable",
+            Self::MfaRequired => "mfa_required",
+            Self::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! reasons {
+    ($( $(#[$doc:meta])* $name:ident => $kind:ident, $code:literal, $text:literal; )*) => {
+        /// The detailed reason behind a refusal. Logged, never sent to the client.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Reason {
+            $( $(#[$doc])* $name, )*
+        }
+
+        impl Reason {
+            /// The [`ErrorKind`] this reason is answered with.
+            #[must_use]
+            pub const fn kind(self) -> ErrorKind {
+                match self { $( Self::$name => ErrorKind::$kind, )* }
+            }
+
+            /// A stable snake-case code for logs and metrics.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self { $( Self::$name => $code, )* }
+            }
+
+            const fn sentence(self) -> &'static str {
+                match self { $( Self::$name => $text, )* }
+            }
+        }
+    };
+}
+
+reasons! {
+    /// No `Authorization` header (nor configured cookie) was sent.
+    NoCredentials => MissingToken, "no_credentials", "the request carries no bearer token";
+    /// The `Authorization` header uses another scheme (`Basic`, `DPoP`, ...).
+    OtherScheme => MissingToken, "other_scheme", "the authorization header uses a scheme other than Bearer";
+    /// More than one `Authorization` header.
+    DuplicateAuthorization => InvalidRequest, "duplicate_authorization", "the request carries more than one authorization header";
+    /// A token was sent both in the header and in a cookie.
+    TokenSentTwice => InvalidRequest, "token_sent_twice", "the request carries a token in more than one place";
+    /// The `Bearer` header is not `Bearer 1*SP b64token`.
+    MalformedBearer => InvalidRequest, "malformed_bearer", "the bearer authorization header is malformed";
+    /// The token is longer than the configured cap.
+    TokenTooLarge => InvalidToken, "token_too_large", "the token is larger than the configured limit";
+    /// The token is not three base64url segments.
+    MalformedToken => InvalidToken, "malformed_token", "the token is not a compact JWS of three base64url segments";
+    /// The header or payload is not a JSON object (or has invalid JSON).
+    MalformedJson => InvalidToken, "malformed_json", "the token header or payload is not a valid JSON object";
+    /// A JSON object in the header or payload repeats a member name.
+    DuplicateMember => InvalidToken, "duplicate_member", "the token repeats a JSON member name";
+    /// `alg` is missing, not a string, `none`, HMAC or otherwise not allowed.
+    UnsupportedAlgorithm => InvalidToken, "unsupported_algorithm", "the token's algorithm is not allowed";
+    /// The header carries `crit`, `zip`, `cty`, `b64` or JWE parameters.
+    UnsupportedHeader => InvalidToken, "unsupported_header", "the token header carries a parameter that is not supported";
+    /// `typ` is not one of the accepted values.
+    WrongType => InvalidToken, "wrong_type", "the token type is not accepted";
+    /// The header has no `kid` (or a `kid` that is not a string).
+    MissingKeyId => InvalidToken, "missing_kid", "the token header names no key";
+    /// No key with this `kid` is known, even after a refresh.
+    UnknownKeyId => InvalidToken, "unknown_kid", "the token names a key the issuer does not publish";
+    /// The key's algorithm differs from the header `alg`.
+    AlgorithmMismatch => InvalidToken, "algorithm_mismatch", "the token's algorithm does not match its key";
+    /// The signature does not verify.
+    BadSignature => InvalidToken, "bad_signature", "the token signature does not verify";
+    /// A registered claim has the wrong JSON type.
+    ClaimType => InvalidToken, "claim_type", "a claim in the token has the wrong type";
+    /// `iss` is missing or differs from the configured issuer.
+    WrongIssuer => InvalidToken, "wrong_issuer", "the token was issued by another issuer";
+    /// `tid` is missing, not a GUID, does not match the issuer, or the tenant is not allowed.
+    WrongTenant => InvalidToken, "wrong_tenant", "the token's tenant is not accepted";
+    /// `aud` is missing or names none of the configured audiences.
+    WrongAudience => InvalidToken, "wrong_audience", "the token is meant for another audience";
+    /// `exp` is missing.
+    MissingExpiry => InvalidToken, "missing_exp", "the token has no expiry";
+    /// `exp` is in the past (beyond the leeway).
+    Expired => InvalidToken, "expired", "the token has expired";
+    /// `nbf` is in the future (beyond the leeway).
+    NotYetValid => InvalidToken, "not_yet_valid", "the token is not valid yet";
+    /// `iat` is in the future (beyond the leeway).
+    IssuedInFuture => InvalidToken, "issued_in_future", "the token was issued in the future";
+    /// `exp` lies further ahead than the maximum lifetime.
+    LifetimeTooLong => InvalidToken, "lifetime_too_long", "the token lives longer than the maximum lifetime";
+    /// An unknown `kid` could not be looked up because the key endpoint fails.
+    KeysUnreachable => KeysUnavailable, "keys_unreachable", "the issuer's keys could not be fetched";
+    /// The caller is a user whose token carries no accepted MFA proof.
+    NoMfaProof => MfaRequired, "no_mfa_proof", "the token carries no proof of multi-factor authentication";
+    /// The token is an Entra v2.0 access token, which never carries `amr`.
+    EntraV2NoAmr => MfaRequired, "entra_v2_no_amr", "the token is an Entra v2.0 access token, which carries no amr claim";
+    /// MFA was proven, but longer ago than `max_age` allows.
+    MfaTooOld => MfaRequired, "mfa_too_old", "the last authentication is older than the allowed maximum age";
+    /// The route requires MFA from app-only callers too, and apps cannot prove it.
+    AppMustProveMfa => MfaRequired, "app_must_prove_mfa", "app-only tokens cannot prove multi-factor authentication";
+    /// App-only callers are denied on this route.
+    AppOnlyDenied => InsufficientScope, "app_only_denied", "app-only tokens are not accepted on this route";
+    /// A scope or role the rule requires is missing.
+    MissingScope => InsufficientScope, "missing_scope", "the token lacks a scope or role the route requires";
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.sentence())
+    }
+}
+
+/// A refusal: the reason a request (or a token) was not accepted.
+///
+/// Its [`Display`](fmt::Display) reads as a sentence and holds no token or
+/// claim value, so it is safe to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Error {
+    reason: Reason,
+}
+
+impl Error {
+    pub(crate) const fn new(reason: Reason) -> Self {
+        Self { reason }
+    }
+
+    /// The class of the refusal, which decides the answer.
+    #[must_use]
+    pub const fn kind(&self) -> ErrorKind {
+        self.reason.kind()
+    }
+
+    /// The detailed reason.
+    #[must_use]
+    pub const fn reason(&self) -> Reason {
+        self.reason
+    }
+}
+
+impl From<Reason> for Error {
+    fn from(reason: Reason) -> Self {
+        Self::new(reason)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.reason, f)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A configuration that cannot work, returned by
+/// [`Builder::build`](crate::Builder::build).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid tower-mfa configuration: {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}

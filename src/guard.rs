@@ -1,0 +1,233 @@
+//! The request pipeline of PRODUCT.md §3 as plain functions over a shared,
+//! immutable configuration: rule, token, header, key, signature, claims,
+//! then (only on `mfa` routes) the MFA policy.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use http::{HeaderMap, Method, Uri};
+
+use crate::challenge::Answers;
+use crate::claims::Claims;
+use crate::clock::{Clock, unix_seconds};
+use crate::error::{ErrorKind, Reason};
+use crate::jwks::VerifyingKey;
+use crate::jwks::store::{KeyStore, Lookup};
+use crate::log::Escaped;
+use crate::policy::caller::{AppOnly, Caller, classify};
+use crate::policy::mfa::{MfaPolicy, MfaProof};
+use crate::policy::route::{Access, Rule};
+use crate::token::extract::{Sources, bearer_token};
+use crate::token::jws::{self, Jws, TypPolicy};
+use crate::token::validate::{Validation, validate};
+
+/// What the layer decided for one request, attached to its extensions next
+/// to the [`Claims`].
+#[derive(Debug, Clone)]
+pub struct Decision {
+    caller: Caller,
+    mfa: Option<MfaProof>,
+    rule: Arc<str>,
+    access: Access,
+    reported: Option<Reason>,
+}
+
+impl Decision {
+    /// Whether the caller is a user or an app acting for itself.
+    #[must_use]
+    pub fn caller(&self) -> Caller {
+        self.caller
+    }
+
+    /// How MFA was proven, when the token carries proof (checked on `mfa`
+    /// routes only; `None` elsewhere and for app-only callers let through).
+    #[must_use]
+    pub fn mfa(&self) -> Option<MfaProof> {
+        self.mfa
+    }
+
+    /// The name of the rule that matched.
+    #[must_use]
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+
+    /// The access the rule required.
+    #[must_use]
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// On a report-only rule: the refusal that was reported but not enforced.
+    #[must_use]
+    pub fn reported(&self) -> Option<Reason> {
+        self.reported
+    }
+}
+
+/// The immutable configuration of one layer.
+pub(crate) struct Guard {
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) default_rule: Rule,
+    pub(crate) sources: Sources,
+    pub(crate) max_token_len: usize,
+    pub(crate) typ: TypPolicy,
+    pub(crate) validation: Validation,
+    pub(crate) keys: KeyStore,
+    pub(crate) mfa: MfaPolicy,
+    pub(crate) app_only: AppOnly,
+    pub(crate) answers: Answers,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// The outcome of the synchronous part of the pipeline.
+pub(crate) enum Begin {
+    /// Let the request through, with claims when a token was verified.
+    Pass(Option<(Claims, Decision)>),
+    /// Refuse it (with the claims when the token itself was valid).
+    Refuse(Reason, Option<Claims>),
+    /// The key is not cached: resolve it, then [`Guard::finish_async`].
+    Fetch(Box<str>),
+}
+
+impl Guard {
+    /// The rule for a request: first match wins, else the default.
+    pub(crate) fn select(
+        &self,
+        method: &Method,
+        path: &str,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> &Rule {
+        self.rules
+            .iter()
+            .find(|r| r.matches(method, path, uri, headers))
+            .unwrap_or(&self.default_rule)
+    }
+
+    /// Runs every step that needs no network.
+    pub(crate) fn begin(&self, rule: &Rule, headers: &HeaderMap, now: SystemTime) -> Begin {
+        if rule.access == Access::Public {
+            return Begin::Pass(None);
+        }
+        let token = match bearer_token(headers, &self.sources) {
+            Ok(token) => token,
+            Err(reason)
+                if reason.kind() == ErrorKind::MissingToken && rule.access == Access::Optional =>
+            {
+                return Begin::Pass(None);
+            }
+            Err(reason) => return Begin::Refuse(reason, None),
+        };
+        let jws = match jws::parse(token, self.max_token_len, self.typ) {
+            Ok(jws) => jws,
+            Err(reason) => return Begin::Refuse(reason, None),
+        };
+        match self.keys.lookup(&jws.kid, now) {
+            Lookup::Found(key) => self.finish(rule, &jws, &key, now),
+            Lookup::Refused(reason) => Begin::Refuse(reason, None),
+            Lookup::Fetch => Begin::Fetch(token.into()),
+        }
+    }
+
+    /// The rest of the pipeline once the key is known.
+    pub(crate) async fn finish_async(&self, rule: &Rule, token: &str) -> Begin {
+        let jws = match jws::parse(token, self.max_token_len, self.typ) {
+            Ok(jws) => jws,
+            Err(reason) => return Begin::Refuse(reason, None),
+        };
+        match self.keys.resolve(&jws.kid).await {
+            Ok(key) => self.finish(rule, &jws, &key, self.clock.now()),
+            Err(reason) => Begin::Refuse(reason, None),
+        }
+    }
+
+    fn finish(&self, rule: &Rule, jws: &Jws<'_>, key: &VerifyingKey, now: SystemTime) -> Begin {
+        match self.verify(jws, key, now) {
+            Ok(claims) => self.authorize(rule, claims, now),
+            Err(reason) => Begin::Refuse(reason, None),
+        }
+    }
+
+    fn verify(&self, jws: &Jws<'_>, key: &VerifyingKey, now: SystemTime) -> Result<Claims, Reason> {
+        jws.verify(key)?;
+        let claims = Claims::from_payload(jws.payload()?).ok_or(Reason::ClaimType)?;
+        validate(&claims, &self.validation, unix_seconds(now))?;
+        Ok(claims)
+    }
+
+    /// Scopes and roles, then (on `mfa` routes) caller class and MFA proof.
+    fn authorize(&self, rule: &Rule, claims: Claims, now: SystemTime) -> Begin {
+        let caller = classify(&claims);
+        let mut decision = Decision {
+            caller,
+            mfa: None,
+            rule: Arc::clone(&rule.name),
+            access: rule.access,
+            reported: None,
+        };
+        let outcome = self.check_rule(rule, &claims, caller, now);
+        match outcome {
+            Ok(proof) => decision.mfa = proof,
+            Err(reason) if rule.reports_only(now) => {
+                self.log_decision("report_only", Some(reason), rule, Some(&claims));
+                decision.reported = Some(reason);
+                return Begin::Pass(Some((claims, decision)));
+            }
+            Err(reason) => return Begin::Refuse(reason, Some(claims)),
+        }
+        self.log_decision("allow", None, rule, Some(&claims));
+        Begin::Pass(Some((claims, decision)))
+    }
+
+    fn check_rule(
+        &self,
+        rule: &Rule,
+        claims: &Claims,
+        caller: Caller,
+        now: SystemTime,
+    ) -> Result<Option<MfaProof>, Reason> {
+        let has_scopes = rule.scopes.iter().all(|s| claims.scopes().any(|c| c == s));
+        let has_roles = rule
+            .roles
+            .iter()
+            .all(|r| claims.roles().iter().any(|c| c == r));
+        if !has_scopes || !has_roles {
+            return Err(Reason::MissingScope);
+        }
+        if rule.access != Access::Mfa {
+            return Ok(None);
+        }
+        match (caller, self.app_only) {
+            (Caller::App, AppOnly::Allow) => Ok(None),
+            (Caller::App, AppOnly::Deny) => Err(Reason::AppOnlyDenied),
+            (Caller::App, AppOnly::RequireMfa) => Err(Reason::AppMustProveMfa),
+            (Caller::User, _) => self
+                .mfa
+                .prove(claims, unix_seconds(now), self.validation.leeway)
+                .map(Some),
+        }
+    }
+
+    /// One event per decision at target `tower_mfa::decision`. Claim values
+    /// come from a verified token and are still escaped and capped; the
+    /// token itself is never logged.
+    pub(crate) fn log_decision(
+        &self,
+        outcome: &'static str,
+        reason: Option<Reason>,
+        rule: &Rule,
+        claims: Option<&Claims>,
+    ) {
+        let reason_code = reason.map_or("", Reason::as_str);
+        let kind = reason.map_or("", |r| r.kind().as_str());
+        let tid = claims.and_then(Claims::tenant_id).unwrap_or("");
+        let oid = claims.and_then(Claims::object_id).unwrap_or("");
+        let app = claims.and_then(Claims::client_id).unwrap_or("");
+        if outcome == "allow" {
+            tracing::debug!(target: "tower_mfa::decision", outcome, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), "request allowed");
+        } else {
+            tracing::info!(target: "tower_mfa::decision", outcome, reason = reason_code, kind, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), "request refused");
+        }
+    }
+}

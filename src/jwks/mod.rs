@@ -1,0 +1,12 @@
+//! The issuer's keys: JWK parsing and hygiene ([`key`]), key sets ([`set`]),
+//! hardened HTTP fetching (`fetch`) and the lock-free cache with single-flight
+//! refresh (`store`).
+
+pub mod key;
+pub mod set;
+
+pub(crate) mod fetch;
+pub(crate) mod store;
+
+pub use key::{SUPPORTED_ALGORITHMS, VerifyingKey};
+pub use set::KeySet;

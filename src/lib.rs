@@ -1,0 +1,90 @@
+//! # tower-mfa
+//!
+//! Require multi-factor authentication at the edge of a web service, the way
+//! Microsoft Partner Center does: one tower layer that verifies bearer tokens
+//! against the issuer's keys, attaches the claims to the request, and refuses
+//! callers without MFA on the routes you mark.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use tower_mfa::{Claims, RequireMfaLayer, Rule};
+//!
+//! async fn customers(claims: Claims) -> String {
+//!     format!("hello {}", claims.subject().unwrap_or("?"))
+//! }
+//!
+//! # fn main() -> Result<(), tower_mfa::ConfigError> {
+//! let mfa = RequireMfaLayer::builder()
+//!     .issuer("https://login.microsoftonline.com/{tenantid}/v2.0")
+//!     .audience("api://partner-api")
+//!     .jwks_url("https://login.microsoftonline.com/common/discovery/v2.0/keys")
+//!     .rule(Rule::public("/healthz"))
+//!     .rule(Rule::mfa("/v1/customers/**"))
+//!     .build()?;
+//!
+//! let app: Router = Router::new()
+//!     .route("/healthz", get(|| async { "ok" }))
+//!     .route("/v1/customers", get(customers))
+//!     .layer(mfa);
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What happens to a request
+//! 1. The first matching [`Rule`] decides what the route needs ([`Access`]):
+//!    `public`, `optional`, `authenticated` (the default) or `mfa`.
+//! 2. The bearer token is read from `Authorization` (RFC 6750); nothing else
+//!    by default.
+//! 3. The compact JWS is checked (size cap, three segments, strict header,
+//!    no duplicate JSON members), its key looked up by `kid` in the issuer's
+//!    key set, and its signature verified with the key's one algorithm.
+//! 4. Claims are checked (`iss`, `aud`, `exp`, `nbf`, `iat`, lifetime) and
+//!    attached to the request as [`Claims`] and [`Decision`].
+//! 5. On `mfa` routes, users must show MFA (`amr` holds `mfa` by default);
+//!    app-only callers skip the check by default ([`AppOnly`]).
+//!
+//! Refusals are answered as in [`challenge`]: by default a missing MFA is
+//! `401 Unauthorized - MFA required` with `WWW-Authenticate: Bearer error="invalid_token"`.
+//! gRPC requests get trailers-only gRPC answers.
+//!
+//! ## Features
+//! - `axum` (default): extractors for [`Claims`] and [`Decision`], and rule
+//!   matching on the original URI under `Router::nest`.
+//! - `tonic`: accessors on `tonic::Request`.
+//!
+//! Signatures are verified with `aws-lc-rs` through jsonwebtoken's provider,
+//! called directly: the process-wide jsonwebtoken `CryptoProvider` is neither
+//! needed nor touched.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod body;
+pub mod challenge;
+mod claims;
+pub mod clock;
+mod config;
+pub mod error;
+mod guard;
+pub mod jwks;
+mod layer;
+mod log;
+pub mod policy;
+mod token;
+
+#[cfg(feature = "axum")]
+pub mod axum;
+
+pub use body::ResponseBody;
+pub use challenge::ChallengeStyle;
+pub use claims::Claims;
+pub use config::{Builder, DEFAULT_MAX_TOKEN_LEN};
+pub use error::{ConfigError, Error, ErrorKind, Reason};
+pub use guard::Decision;
+pub use layer::{RequireMfa, RequireMfaLayer, ResponseFuture};
+pub use policy::caller::{AppOnly, Caller};
+pub use policy::mfa::{MfaPolicy, MfaProof};
+pub use policy::route::{Access, Mode, Rule};
+pub use token::jws::TypPolicy;

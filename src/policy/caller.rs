@@ -1,0 +1,131 @@
+//! Caller classification: a user (app+user token) or an application acting
+//! for itself (app-only token). Anything unclear is a user, so the MFA check
+//! fails closed.
+
+use crate::claims::Claims;
+
+/// Who is calling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// A user, through an application (app+user / delegated token).
+    User,
+    /// An application on its own behalf (app-only / client-credentials token).
+    App,
+}
+
+impl Caller {
+    /// A stable lower-case name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::App => "app",
+        }
+    }
+}
+
+/// What an `mfa` route does with app-only callers, which cannot do MFA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AppOnly {
+    /// Let them through without an MFA check (Partner Center's behaviour).
+    #[default]
+    Allow,
+    /// Refuse them with 403 `insufficient_scope`.
+    Deny,
+    /// Apply the MFA check to them too (so they are refused as missing MFA).
+    RequireMfa,
+}
+
+/// Classifies the caller of a verified token.
+///
+/// `idtyp` decides when present (`app` or `user`). Without it, a token is
+/// app-only when it carries no user-authentication claim (`amr`, `auth_time`,
+/// an `acr` other than `"0"`) and either (Entra) has no `scp` and `oid == sub`,
+/// or (RFC 9068 and others) has `sub` equal to its client id (`client_id`,
+/// `azp` or `appid`). Everything else is a user.
+#[must_use]
+pub fn classify(claims: &Claims) -> Caller {
+    let r = claims.registered();
+    match r.idtyp.as_deref() {
+        Some("app") => return Caller::App,
+        Some(_) => return Caller::User,
+        None => {}
+    }
+    let user_auth =
+        r.amr.is_some() || r.auth_time.is_some() || r.acr.as_deref().is_some_and(|acr| acr != "0");
+    if user_auth {
+        return Caller::User;
+    }
+    let Some(sub) = r.sub.as_deref() else {
+        return Caller::User;
+    };
+    let entra_app = r.scp.is_none() && r.oid.as_deref() == Some(sub);
+    let client_app = [r.client_id.as_deref(), r.azp.as_deref(), r.appid.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|client| client == sub);
+    if entra_app || client_app {
+        Caller::App
+    } else {
+        Caller::User
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn classify_json(v: serde_json::Value) -> Caller {
+        let serde_json::Value::Object(map) = v else {
+            panic!("object")
+        };
+        classify(&Claims::from_payload(map).unwrap())
+    }
+
+    #[test]
+    fn shapes() {
+        assert_eq!(
+            classify_json(json!({"idtyp":"app","amr":["pwd"]})),
+            Caller::App
+        );
+        assert_eq!(
+            classify_json(json!({"idtyp":"user","sub":"a","oid":"a"})),
+            Caller::User
+        );
+        // Entra v1 app-only: no scp, oid == sub.
+        assert_eq!(
+            classify_json(json!({"sub":"o1","oid":"o1","appid":"c1","roles":["x"]})),
+            Caller::App
+        );
+        // Entra delegated: scp present.
+        assert_eq!(
+            classify_json(json!({"sub":"s1","oid":"o1","scp":"x","appid":"c1"})),
+            Caller::User
+        );
+        // RFC 9068 client credentials: sub == client_id, with scope.
+        assert_eq!(
+            classify_json(json!({"sub":"c1","client_id":"c1","scope":"a b"})),
+            Caller::App
+        );
+        // A user claim wins.
+        assert_eq!(
+            classify_json(json!({"sub":"c1","client_id":"c1","amr":["pwd"]})),
+            Caller::User
+        );
+        assert_eq!(
+            classify_json(json!({"sub":"o1","oid":"o1","auth_time":1})),
+            Caller::User
+        );
+        assert_eq!(
+            classify_json(json!({"sub":"o1","oid":"o1","acr":"1"})),
+            Caller::User
+        );
+        // Guest markers never change the class.
+        assert_eq!(
+            classify_json(json!({"sub":"s","oid":"o","scp":"x","acct":1,"idp":"live.com"})),
+            Caller::User
+        );
+        assert_eq!(classify_json(json!({})), Caller::User);
+    }
+}

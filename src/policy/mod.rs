@@ -1,0 +1,6 @@
+//! The policy: route rules ([`route`]), caller classification ([`caller`]) and
+//! MFA proof ([`mfa`]).
+
+pub mod caller;
+pub mod mfa;
+pub mod route;

@@ -1,0 +1,148 @@
+//! Finding the bearer token in a request (RFC 6750 §2.1).
+//!
+//! Only the `Authorization` header is read by default; a named cookie can be
+//! enabled for dashboards. Query strings and bodies are never read.
+
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, COOKIE};
+
+use crate::error::Reason;
+
+/// Where tokens may come from, beyond the `Authorization` header.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sources {
+    /// A cookie name to read the token from (off by default).
+    pub(crate) cookie: Option<Box<str>>,
+}
+
+/// The bearer token of a request, `Ok(None)` when none was sent.
+///
+/// A header with another scheme counts as no token (the answer is a bare
+/// `Bearer` challenge); request-level faults are errors.
+pub(crate) fn bearer_token<'h>(
+    headers: &'h HeaderMap,
+    sources: &Sources,
+) -> Result<&'h str, Reason> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let from_header = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => return Err(Reason::DuplicateAuthorization),
+        (Some(value), None) => parse_authorization(value.as_bytes())?,
+    };
+    let from_cookie = match &sources.cookie {
+        Some(name) => cookie_token(headers, name)?,
+        None => None,
+    };
+    match (from_header, from_cookie) {
+        (Some(_), Some(_)) => Err(Reason::TokenSentTwice),
+        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (None, None) => {
+            if headers.contains_key(AUTHORIZATION) {
+                Err(Reason::OtherScheme)
+            } else {
+                Err(Reason::NoCredentials)
+            }
+        }
+    }
+}
+
+/// Parses one `Authorization` value: `Ok(None)` for another scheme.
+pub(crate) fn parse_authorization(value: &[u8]) -> Result<Option<&str>, Reason> {
+    const SCHEME: &[u8] = b"bearer";
+    let scheme_end = value
+        .iter()
+        .position(|b| *b == b' ' || *b == b'\t')
+        .unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(scheme_end);
+    if !scheme.eq_ignore_ascii_case(SCHEME) {
+        return Ok(None);
+    }
+    // `Bearer 1*SP b64token`: at least one space, no tabs, nothing after.
+    let token_start = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
+    if token_start == 0 {
+        return Err(Reason::MalformedBearer);
+    }
+    let token = &rest[token_start..];
+    if !is_b64token(token) {
+        return Err(Reason::MalformedBearer);
+    }
+    // `is_b64token` admits ASCII only, so this cannot fail.
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| Reason::MalformedBearer)
+}
+
+/// RFC 6750 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+pub(crate) fn is_b64token(token: &[u8]) -> bool {
+    let body_end = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
+    body_end > 0
+        && token[..body_end].iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Reason> {
+    let mut found = None;
+    for header in headers.get_all(COOKIE) {
+        let Ok(header) = header.to_str() else {
+            continue;
+        };
+        for pair in header.split(';') {
+            let Some((key, value)) = pair.trim_matches(' ').split_once('=') else {
+                continue;
+            };
+            if key != name {
+                continue;
+            }
+            if found.is_some() {
+                return Err(Reason::TokenSentTwice);
+            }
+            if !is_b64token(value.as_bytes()) {
+                return Err(Reason::MalformedBearer);
+            }
+            found = Some(value);
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_is_case_insensitive_and_grammar_is_strict() {
+        assert_eq!(
+            parse_authorization(b"Bearer abc.def-_~+/=="),
+            Ok(Some("abc.def-_~+/=="))
+        );
+        assert_eq!(parse_authorization(b"bEaReR   abc"), Ok(Some("abc")));
+        assert_eq!(parse_authorization(b"Basic abc"), Ok(None));
+        assert_eq!(parse_authorization(b"DPoP abc"), Ok(None));
+        assert_eq!(parse_authorization(b"Bearer"), Err(Reason::MalformedBearer));
+        assert_eq!(
+            parse_authorization(b"Bearer "),
+            Err(Reason::MalformedBearer)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer\tabc"),
+            Err(Reason::MalformedBearer)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer abc "),
+            Err(Reason::MalformedBearer)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer a=b"),
+            Err(Reason::MalformedBearer)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer ==="),
+            Err(Reason::MalformedBearer)
+        );
+        assert_eq!(
+            parse_authorization("Bearer é".as_bytes()),
+            Err(Reason::MalformedBearer)
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! The compact JWS (RFC 7515 §7.1): three base64url segments, a strict header,
+//! and the signature check pinned to the key's one algorithm.
+//!
+//! The payload is decoded only after the signature verified.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value};
+
+use super::json::parse_object;
+use crate::error::Reason;
+use crate::jwks::VerifyingKey;
+use crate::jwks::key::algorithm_from_name;
+
+/// Which `typ` header values are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TypPolicy {
+    /// `JWT`, `at+jwt`, `application/at+jwt` or absent (Entra sends `JWT`).
+    #[default]
+    Lenient,
+    /// RFC 9068: `at+jwt` or `application/at+jwt` only.
+    Rfc9068,
+}
+
+/// A token whose header passed every check; payload not yet trusted.
+#[derive(Debug)]
+pub(crate) struct Jws<'t> {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Box<str>,
+    signing_input: &'t str,
+    payload: &'t str,
+    signature: &'t str,
+}
+
+/// Header parameters that change how a JWS must be processed; we implement
+/// none of them, so their presence rejects the token (RFC 7515 §4.1.11).
+const REJECTED_HEADER_PARAMS: &[&str] = &[
+    "crit", "zip", "cty", "b64", // JWE-only parameters: a JWE is not a JWS.
+    "enc", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c",
+];
+
+/// Largest signature accepted, in base64url characters (RSA 8192 bits).
+const MAX_SIGNATURE_LEN: usize = 1366;
+
+/// Splits and checks a compact JWS. `max_len` bounds the work done.
+pub(crate) fn parse(token: &str, max_len: usize, typ: TypPolicy) -> Result<Jws<'_>, Reason> {
+    if token.len() > max_len {
+        return Err(Reason::TokenTooLarge);
+    }
+    let mut parts = token.splitn(4, '.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Reason::MalformedToken);
+    };
+    if header.is_empty()
+        || payload.is_empty()
+        || signature.is_empty()
+        || signature.len() > MAX_SIGNATURE_LEN
+    {
+        return Err(Reason::MalformedToken);
+    }
+    let header_json = URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| Reason::MalformedToken)?;
+    let header_map = parse_object(&header_json).map_err(json_reason)?;
+    let (alg, kid) = check_header(&header_map, typ)?;
+    let signing_input = &token[..header.len() + 1 + payload.len()];
+    Ok(Jws {
+        alg,
+        kid,
+        signing_input,
+        payload,
+        signature,
+    })
+}
+
+fn json_reason(duplicate: bool) -> Reason {
+    if duplicate {
+        Reason::DuplicateMember
+    } else {
+        Reason::MalformedJson
+    }
+}
+
+fn check_header(
+    header: &Map<String, Value>,
+    typ: TypPolicy,
+) -> Result<(Algorithm, Box<str>), Reason> {
+    if REJECTED_HEADER_PARAMS
+        .iter()
+        .any(|p| header.contains_key(*p))
+    {
+        return Err(Reason::UnsupportedHeader);
+    }
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .and_then(algorithm_from_name)
+        .ok_or(Reason::UnsupportedAlgorithm)?;
+    match (header.get("typ"), typ) {
+        (None, TypPolicy::Lenient) => {}
+        (Some(Value::String(t)), policy) => {
+            let jwt_ok = policy == TypPolicy::Lenient && t.eq_ignore_ascii_case("JWT");
+            let at_ok =
+                t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt");
+            if !(jwt_ok || at_ok) {
+                return Err(Reason::WrongType);
+            }
+        }
+        _ => return Err(Reason::WrongType),
+    }
+    // `jku`, `x5u`, `jwk` and `x5c` are ignored: never fetched, never trusted.
+    let kid = match header.get("kid") {
+        Some(Value::String(kid)) if !kid.is_empty() => kid.as_str().into(),
+        _ => return Err(Reason::MissingKeyId),
+    };
+    Ok((alg, kid))
+}
+
+impl Jws<'_> {
+    /// Verifies the signature with `key`, whose algorithm must equal the header's.
+    pub(crate) fn verify(&self, key: &VerifyingKey) -> Result<(), Reason> {
+        if key.algorithm != self.alg {
+            return Err(Reason::AlgorithmMismatch);
+        }
+        let signature = URL_SAFE_NO_PAD
+            .decode(self.signature)
+            .map_err(|_| Reason::BadSignature)?;
+        // The aws-lc-rs provider is called directly, never the process-wide
+        // default: no panic when both jsonwebtoken backends are compiled in,
+        // and no dependence on what another crate installed.
+        let verifier =
+            (jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.verifier_factory)(&self.alg, &key.key)
+                .map_err(|_| Reason::BadSignature)?;
+        verifier
+            .verify(self.signing_input.as_bytes(), &signature)
+            .map_err(|_| Reason::BadSignature)
+    }
+
+    /// Decodes the payload: call only after [`Jws::verify`] succeeded.
+    pub(crate) fn payload(&self) -> Result<Map<String, Value>, Reason> {
+        let json = URL_SAFE_NO_PAD
+            .decode(self.payload)
+            .map_err(|_| Reason::MalformedToken)?;
+        parse_object(&json).map_err(json_reason)
+    }
+}
