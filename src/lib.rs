@@ -88,3 +88,48 @@ pub use policy::caller::{AppOnly, Caller};
 pub use policy::mfa::{MfaPolicy, MfaProof};
 pub use policy::route::{Access, Mode, Rule};
 pub use token::jws::TypPolicy;
+
+/// Entry points for the fuzz targets and property tests; not a stable API.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Parses an `Authorization` header value; `Ok(None)` for another scheme.
+    ///
+    /// # Errors
+    /// For a malformed `Bearer` header.
+    pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, crate::Reason> {
+        crate::token::extract::parse_authorization(value)
+    }
+
+    /// Parses and checks a compact JWS header (no key, no signature check).
+    ///
+    /// # Errors
+    /// For any fault in the token's shape or header.
+    pub fn parse_token(token: &str) -> Result<(), crate::Reason> {
+        crate::token::jws::parse(
+            token,
+            crate::DEFAULT_MAX_TOKEN_LEN,
+            crate::TypPolicy::Lenient,
+        )
+        .map(|_| ())
+    }
+
+    /// Parses a JWK Set document; the number of usable keys.
+    #[must_use]
+    pub fn parse_jwks(bytes: &[u8]) -> Option<usize> {
+        crate::jwks::KeySet::parse(bytes).ok().map(|set| set.len())
+    }
+
+    /// Parses a route pattern and matches a path against it.
+    #[must_use]
+    pub fn match_route(pattern: &str, path: &str) -> Option<bool> {
+        crate::policy::route::Pattern::parse(pattern)
+            .ok()
+            .map(|p| p.matches(path))
+    }
+
+    /// Parses a JSON object strictly (duplicate members rejected).
+    #[must_use]
+    pub fn parse_strict_json(bytes: &[u8]) -> bool {
+        crate::token::json::parse_object(bytes).is_ok()
+    }
+}
