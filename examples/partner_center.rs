@@ -25,11 +25,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderName, header};
 use axum::response::{Html, IntoResponse, Json};
 use axum::routing::get;
-use axum::Router;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -118,14 +118,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .with_state(Arc::clone(dev)),
         );
     }
-    let app = app
-        .layer(mfa)
-        .layer(TraceLayer::new_for_http())
-        .layer(SetSensitiveRequestHeadersLayer::new([
+    let app = app.layer(mfa).layer(TraceLayer::new_for_http()).layer(
+        SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
             HeaderName::from_static("set-cookie"),
-        ]));
+        ]),
+    );
 
     println!("tower-mfa Partner Center demo listening on {base}");
     if dev.is_some() {
@@ -142,7 +141,7 @@ Embedded development issuer: {base}/dev-issuer (JWKS at {base}/dev-issuer/jwks)
 Mint tokens (kind = mfa | pwd | app | federated):
 
   MFA=$(curl -s '{base}/dev-issuer/token?kind=mfa')
-  PWD=$(curl -s '{base}/dev-issuer/token?kind=pwd')
+  NOMFA=$(curl -s '{base}/dev-issuer/token?kind=pwd')
   APP=$(curl -s '{base}/dev-issuer/token?kind=app')
 
 Try:
@@ -150,11 +149,11 @@ Try:
   curl -i {base}/healthz                                                    # 200, public
   curl -i {base}/v1/customers                                               # 401, no token
   curl -i -H "Authorization: Bearer $MFA" {base}/v1/customers               # 200, user with MFA
-  curl -i -H "Authorization: Bearer $PWD" {base}/v1/customers               # 401 Unauthorized - MFA required
+  curl -i -H "Authorization: Bearer $NOMFA" {base}/v1/customers               # 401 Unauthorized - MFA required
   curl -i -H "Authorization: Bearer $APP" {base}/v1/customers               # 200, app-only
-  curl -i -H "Authorization: Bearer $PWD" {base}/dashboard                  # 200, overview needs sign-in only
-  curl -i -H "Authorization: Bearer $PWD" {base}/dashboard/customers        # 401, MFA-protected page
-  curl -i -H "Authorization: Bearer $PWD" -H 'Accept: text/html' {base}/dashboard/customers   # 303 to step-up
+  curl -i -H "Authorization: Bearer $NOMFA" {base}/dashboard                  # 200, overview needs sign-in only
+  curl -i -H "Authorization: Bearer $NOMFA" {base}/dashboard/customers        # 401, MFA-protected page
+  curl -i -H "Authorization: Bearer $NOMFA" -H 'Accept: text/html' {base}/dashboard/customers   # 303 to step-up
   curl -i -H "Authorization: Bearer not-a-jwt" {base}/v1/customers          # 401 invalid_token
 "#
     );
@@ -208,14 +207,20 @@ struct DevIssuer {
 
 impl DevIssuer {
     fn new(issuer: String) -> Result<Self, Box<dyn std::error::Error>> {
-        let key = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| "RSA key generation failed")?;
+        let key =
+            RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| "RSA key generation failed")?;
         let public = RsaPublicKeyComponents::<Vec<u8>>::from(key.public_key());
         let kid = format!("dev-{}", now() % 100_000);
         let jwks = json!({"keys": [{
             "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
             "n": URL_SAFE_NO_PAD.encode(&public.n), "e": URL_SAFE_NO_PAD.encode(&public.e),
         }]});
-        Ok(Self { issuer, kid, key, jwks })
+        Ok(Self {
+            issuer,
+            kid,
+            key,
+            jwks,
+        })
     }
 
     fn sign(&self, claims: &Value) -> Result<String, &'static str> {
@@ -227,14 +232,21 @@ impl DevIssuer {
         );
         let mut signature = vec![0; self.key.public_modulus_len()];
         self.key
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut signature,
+            )
             .map_err(|_| "signing failed")?;
         Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 async fn jwks(State(dev): State<Arc<DevIssuer>>) -> Json<Value> {
@@ -267,7 +279,12 @@ async fn mint(State(dev): State<Arc<DevIssuer>>, Query(q): Query<MintQuery>) -> 
             "sub": "0a8b3c2d-1111-2222-3333-444455556666", "appid": "23ec45a3-5127-4185-9eff-c8887839e6ab",
             "idtyp": "app", "roles": ["Partner.Read"], "ver": "1.0",
         }),
-        _ => return (axum::http::StatusCode::BAD_REQUEST, "kind must be mfa, pwd, app or federated\n".to_owned()),
+        _ => {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                "kind must be mfa, pwd, app or federated\n".to_owned(),
+            );
+        }
     };
     match dev.sign(&claims) {
         Ok(token) => (axum::http::StatusCode::OK, token),

@@ -77,6 +77,11 @@ mod token;
 #[cfg(feature = "axum")]
 pub mod axum;
 
+/// The README's examples, compiled as doctests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use body::ResponseBody;
 pub use challenge::ChallengeStyle;
 pub use claims::Claims;
