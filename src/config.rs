@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::StatusCode;
 use url::Url;
 
+use crate::cache::{DEFAULT_CACHE_BYTES, TokenCache};
 use crate::challenge::{Answers, ChallengeStyle, scope_challenge};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
@@ -70,6 +71,7 @@ pub struct Builder {
     step_up: Option<String>,
     tenants: TenantFilter,
     clock: Arc<dyn Clock>,
+    cache_bytes: u64,
 }
 
 impl Default for Builder {
@@ -109,6 +111,7 @@ impl Builder {
             step_up: None,
             tenants: TenantFilter::default(),
             clock: Arc::new(SystemClock),
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 
@@ -327,6 +330,14 @@ impl Builder {
         self
     }
 
+    /// Byte budget of the verified-token cache (default 64 MiB); `0` turns
+    /// the cache off. A cached token skips the signature check but not the
+    /// time checks, the key-set check, the route rules or the MFA policy.
+    pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
+        self.cache_bytes = bytes;
+        self
+    }
+
     /// Checks the configuration and builds the layer. Needs no network and no
     /// runtime: keys are fetched on the first request (or [`RequireMfaLayer::warm_up`]).
     ///
@@ -397,6 +408,7 @@ impl Builder {
                 tenants: self.tenants,
             },
             keys,
+            cache: (self.cache_bytes > 0).then(|| TokenCache::new(self.cache_bytes)),
             mfa: self.mfa,
             app_only: self.app_only,
             answers: Answers::new(

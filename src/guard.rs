@@ -3,10 +3,11 @@
 //! then (only on `mfa` routes) the MFA policy.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, Method, Uri};
 
+use crate::cache::{Entry, TokenCache};
 use crate::challenge::Answers;
 use crate::claims::Claims;
 use crate::clock::{Clock, unix_seconds};
@@ -19,7 +20,7 @@ use crate::policy::mfa::{MfaPolicy, MfaProof};
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, bearer_token};
 use crate::token::jws::{self, Jws, TypPolicy};
-use crate::token::validate::{Validation, validate};
+use crate::token::validate::{Validation, check_times, validate};
 
 /// What the layer decided for one request, attached to its extensions next
 /// to the [`Claims`].
@@ -74,6 +75,7 @@ pub(crate) struct Guard {
     pub(crate) typ: TypPolicy,
     pub(crate) validation: Validation,
     pub(crate) keys: KeyStore,
+    pub(crate) cache: Option<TokenCache>,
     pub(crate) mfa: MfaPolicy,
     pub(crate) app_only: AppOnly,
     pub(crate) answers: Answers,
@@ -119,6 +121,13 @@ impl Guard {
             }
             Err(reason) => return Begin::Refuse(reason, None),
         };
+        if let Some(cache) = &self.cache {
+            if let Some(entry) = cache.get(token) {
+                if let Some(begin) = self.from_cache(cache, rule, token, &entry, now) {
+                    return begin;
+                }
+            }
+        }
         let jws = match jws::parse(token, self.max_token_len, self.typ) {
             Ok(jws) => jws,
             Err(reason) => return Begin::Refuse(reason, None),
@@ -142,17 +151,67 @@ impl Guard {
         }
     }
 
-    fn finish(&self, rule: &Rule, jws: &Jws<'_>, key: &VerifyingKey, now: SystemTime) -> Begin {
+    /// A cached token: times are checked again, and the entry is used only
+    /// while its key is still in the key set (`None`: verify afresh).
+    fn from_cache(
+        &self,
+        cache: &TokenCache,
+        rule: &Rule,
+        token: &str,
+        entry: &Entry,
+        now: SystemTime,
+    ) -> Option<Begin> {
+        let snapshot = self.keys.snapshot();
+        let key_current = snapshot
+            .keys
+            .get(&entry.key.kid)
+            .is_some_and(|key| Arc::ptr_eq(key, &entry.key));
+        if !key_current {
+            cache.remove(token);
+            return None;
+        }
+        let r = entry.claims.registered();
+        if let Err(reason) = check_times(r.exp, r.nbf, r.iat, &self.validation, unix_seconds(now)) {
+            cache.remove(token);
+            return Some(Begin::Refuse(reason, None));
+        }
+        Some(self.authorize(rule, entry.claims.clone(), now))
+    }
+
+    fn finish(
+        &self,
+        rule: &Rule,
+        jws: &Jws<'_>,
+        key: &Arc<VerifyingKey>,
+        now: SystemTime,
+    ) -> Begin {
         match self.verify(jws, key, now) {
             Ok(claims) => self.authorize(rule, claims, now),
             Err(reason) => Begin::Refuse(reason, None),
         }
     }
 
-    fn verify(&self, jws: &Jws<'_>, key: &VerifyingKey, now: SystemTime) -> Result<Claims, Reason> {
+    fn verify(
+        &self,
+        jws: &Jws<'_>,
+        key: &Arc<VerifyingKey>,
+        now: SystemTime,
+    ) -> Result<Claims, Reason> {
         jws.verify(key)?;
         let claims = Claims::from_payload(jws.payload()?).ok_or(Reason::ClaimType)?;
-        validate(&claims, &self.validation, unix_seconds(now))?;
+        let now = unix_seconds(now);
+        validate(&claims, &self.validation, now)?;
+        if let (Some(cache), Some(exp)) = (&self.cache, claims.expires_at()) {
+            let ttl = exp + self.validation.leeway - now;
+            if ttl > 0.0 {
+                cache.insert(
+                    jws.token,
+                    claims.clone(),
+                    Arc::clone(key),
+                    Duration::from_secs_f64(ttl),
+                );
+            }
+        }
         Ok(claims)
     }
 

@@ -62,6 +62,16 @@ impl RequireMfaLayer {
         self.guard.keys.fetch_count()
     }
 
+    /// Entries and approximate bytes held by the verified-token cache
+    /// (`None` when the cache is off).
+    #[must_use]
+    pub fn token_cache_stats(&self) -> Option<(u64, u64)> {
+        self.guard
+            .cache
+            .as_ref()
+            .map(crate::cache::TokenCache::stats)
+    }
+
     /// The number of usable keys currently cached.
     #[must_use]
     pub fn cached_keys(&self) -> usize {

@@ -62,6 +62,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod body;
+mod cache;
 pub mod challenge;
 mod claims;
 pub mod clock;
@@ -76,6 +77,8 @@ mod token;
 
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "tonic")]
+pub mod tonic;
 
 /// The README's examples, compiled as doctests.
 #[cfg(all(doctest, feature = "axum"))]
@@ -83,6 +86,7 @@ pub mod axum;
 pub struct ReadmeDoctests;
 
 pub use body::ResponseBody;
+pub use cache::DEFAULT_CACHE_BYTES;
 pub use challenge::ChallengeStyle;
 pub use claims::Claims;
 pub use config::{Builder, DEFAULT_MAX_TOKEN_LEN};

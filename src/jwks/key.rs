@@ -32,6 +32,8 @@ pub struct VerifyingKey {
     pub(crate) kid: Box<str>,
     pub(crate) algorithm: Algorithm,
     pub(crate) key: DecodingKey,
+    /// The public key bytes, to recognise the same key across refreshes.
+    material: Box<[u8]>,
 }
 
 impl VerifyingKey {
@@ -45,6 +47,20 @@ impl VerifyingKey {
     #[must_use]
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
+    }
+
+    /// A key from one JWK (JSON), after the same hygiene checks as a fetched
+    /// key set; `None` when the key is unusable.
+    #[must_use]
+    pub fn from_jwk(jwk: &serde_json::Value) -> Option<Self> {
+        parse_jwk(jwk).ok()
+    }
+
+    /// Whether `other` is the same key: same `kid`, algorithm and public key.
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        self.kid == other.kid
+            && self.algorithm == other.algorithm
+            && self.material == other.material
     }
 }
 
@@ -152,7 +168,7 @@ pub(crate) fn parse_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip>
         Some(name) => Some(algorithm_from_name(name).ok_or(Skip::UnsupportedAlgorithm)?),
         None => None,
     };
-    let (algorithm, key) = match jwk.kty.as_str() {
+    let (algorithm, key, material) = match jwk.kty.as_str() {
         "RSA" => {
             let algorithm = declared.unwrap_or(Algorithm::RS256);
             if !matches!(algorithm, Algorithm::RS256 | Algorithm::PS256) {
@@ -168,7 +184,13 @@ pub(crate) fn parse_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip>
             if bits > MAX_RSA_BITS || e.is_empty() || e.len() > 4 {
                 return Err(Skip::BadKeyMaterial);
             }
-            (algorithm, DecodingKey::from_rsa_raw_components(n, &e))
+            let mut material = n.to_vec();
+            material.extend_from_slice(&e);
+            (
+                algorithm,
+                DecodingKey::from_rsa_raw_components(n, &e),
+                material,
+            )
         }
         "EC" => {
             let (implied, coord_len) = match jwk.crv.as_deref() {
@@ -190,7 +212,7 @@ pub(crate) fn parse_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip>
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
             check_ec_point(algorithm, &point)?;
-            (algorithm, DecodingKey::from_ec_der(&point))
+            (algorithm, DecodingKey::from_ec_der(&point), point)
         }
         "OKP" => {
             if jwk.crv.as_deref() != Some("Ed25519") {
@@ -204,7 +226,7 @@ pub(crate) fn parse_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip>
             if x.len() != 32 {
                 return Err(Skip::BadKeyMaterial);
             }
-            (algorithm, DecodingKey::from_ed_der(&x))
+            (algorithm, DecodingKey::from_ed_der(&x), x)
         }
         _ => return Err(Skip::UnknownKeyType),
     };
@@ -212,6 +234,7 @@ pub(crate) fn parse_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip>
         kid: kid.into(),
         algorithm,
         key,
+        material: material.into_boxed_slice(),
     })
 }
 

@@ -66,6 +66,19 @@ impl KeySet {
         Self { keys }
     }
 
+    /// Keeps the previous `Arc` of every key that did not change, so entries
+    /// of the verified-token cache stay valid across refreshes.
+    pub(crate) fn reuse(mut self, previous: &Self) -> Self {
+        for (kid, key) in &mut self.keys {
+            if let Some(old) = previous.keys.get(kid) {
+                if old.same_as(key) {
+                    *key = Arc::clone(old);
+                }
+            }
+        }
+        self
+    }
+
     /// Builds a set from keys made in code (tests, air-gapped setups).
     #[must_use]
     pub fn from_keys(list: impl IntoIterator<Item = VerifyingKey>) -> Self {

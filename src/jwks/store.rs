@@ -287,7 +287,7 @@ async fn run_refresh(inner: &Inner) {
             });
             tracing::debug!(target: "tower_mfa::jwks", keys = keys.len(), refresh_in_s = interval.as_secs(), "key set refreshed");
             Snapshot {
-                keys: Arc::new(keys),
+                keys: Arc::new(keys.reuse(&previous.keys)),
                 attempted: true,
                 last_failed: false,
                 next_refresh: now + interval,

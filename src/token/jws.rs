@@ -26,6 +26,7 @@ pub enum TypPolicy {
 /// A token whose header passed every check; payload not yet trusted.
 #[derive(Debug)]
 pub(crate) struct Jws<'t> {
+    pub(crate) token: &'t str,
     pub(crate) alg: Algorithm,
     pub(crate) kid: Box<str>,
     signing_input: &'t str,
@@ -68,6 +69,7 @@ pub(crate) fn parse(token: &str, max_len: usize, typ: TypPolicy) -> Result<Jws<'
     let (alg, kid) = check_header(&header_map, typ)?;
     let signing_input = &token[..header.len() + 1 + payload.len()];
     Ok(Jws {
+        token,
         alg,
         kid,
         signing_input,
