@@ -343,13 +343,24 @@ impl Builder {
     ///
     /// # Errors
     /// When the issuer, the audience or the key source is missing, a URL is
-    /// invalid or insecure, or a rule's pattern is invalid.
+    /// invalid or insecure, a rule's pattern is invalid, or the RFC 9470
+    /// challenge style names neither `acr_values` nor `max_age`.
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
         let issuer = self
             .issuer
             .ok_or_else(|| ConfigError::new("an issuer is required"))?;
         if self.audiences.is_empty() {
             return Err(ConfigError::new("at least one audience is required"));
+        }
+        if let ChallengeStyle::Rfc9470 {
+            acr_values,
+            max_age: None,
+        } = &self.style
+            && acr_values.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(ConfigError::new(
+                "the RFC 9470 challenge needs acr_values, max_age or both",
+            ));
         }
         let issuer_match = IssuerMatch::new(&issuer);
         let parse_url = |url: &str| -> Result<Url, ConfigError> {

@@ -56,7 +56,9 @@ fn printed_curl_lines_work_as_printed() {
     let mut lines = Vec::new();
     while !lines.iter().any(|l: &String| l.contains("not-a-jwt")) {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).expect("the demo prints its curl lines within 30 s");
+        let line = rx
+            .recv_timeout(left)
+            .expect("the demo prints its curl lines within 30 s");
         lines.push(line);
     }
 
@@ -102,7 +104,10 @@ fn printed_curl_lines_work_as_printed() {
                 text.starts_with("HTTP/1.1 401 Unauthorized - MFA required"),
                 "Partner Center reason phrase: {text}"
             );
-            assert!(text.contains("www-authenticate: Bearer error=\"invalid_token\"\r\n"), "{text}");
+            assert!(
+                text.contains("www-authenticate: Bearer error=\"invalid_token\"\r\n"),
+                "{text}"
+            );
         }
     }
 }

@@ -167,10 +167,15 @@ impl KeyStore {
         if matches!(self.inner.source, Source::Static) {
             return Lookup::Refused(Reason::UnknownKeyId);
         }
-        if !snap.attempted || self.in_flight().is_some() || self.cooldown_elapsed(now) {
+        if !snap.attempted || self.cooldown_elapsed(now) || self.in_flight().is_some() {
             return Lookup::Fetch;
         }
-        Lookup::Refused(unknown(&snap))
+        // A refresh may have finished since the first load: look again.
+        let snap = self.inner.snapshot.load();
+        match snap.keys.get(kid) {
+            Some(key) => Lookup::Found(Arc::clone(key)),
+            None => Lookup::Refused(unknown(&snap)),
+        }
     }
 
     /// Looks `kid` up, fetching the key set first when allowed: the start-up
@@ -184,8 +189,14 @@ impl KeyStore {
         let now = self.inner.clock.now();
         let wait = {
             let mut slot = lock(&self.inner.in_flight);
+            // A fetch stores its keys before it frees the slot: looked at
+            // again under the lock, the snapshot shows a fetch that finished
+            // since the first look, and no second fetch is started for it.
+            let snap = self.inner.snapshot.load();
             if let Some(running) = slot.as_ref() {
                 Some(running.clone())
+            } else if snap.keys.get(kid).is_some() {
+                None
             } else if !snap.attempted {
                 Some(self.start(&mut slot))
             } else if self.claim_cooldown(now) {
