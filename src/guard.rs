@@ -121,12 +121,11 @@ impl Guard {
             }
             Err(reason) => return Begin::Refuse(reason, None),
         };
-        if let Some(cache) = &self.cache {
-            if let Some(entry) = cache.get(token) {
-                if let Some(begin) = self.from_cache(cache, rule, token, &entry, now) {
-                    return begin;
-                }
-            }
+        if let Some(cache) = &self.cache
+            && let Some(entry) = cache.get(token)
+            && let Some(begin) = self.begin_cached(cache, rule, token, &entry, now)
+        {
+            return begin;
         }
         let jws = match jws::parse(token, self.max_token_len, self.typ) {
             Ok(jws) => jws,
@@ -153,7 +152,7 @@ impl Guard {
 
     /// A cached token: times are checked again, and the entry is used only
     /// while its key is still in the key set (`None`: verify afresh).
-    fn from_cache(
+    fn begin_cached(
         &self,
         cache: &TokenCache,
         rule: &Rule,

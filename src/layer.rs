@@ -38,7 +38,6 @@ pub struct RequireMfaLayer {
 
 impl RequireMfaLayer {
     /// Starts a configuration.
-    #[must_use]
     pub fn builder() -> Builder {
         Builder::new()
     }

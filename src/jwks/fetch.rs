@@ -159,15 +159,15 @@ pub(crate) fn parse_max_age(value: &str) -> Option<Duration> {
         {
             return Some(Duration::ZERO);
         }
-        if let Some((name, v)) = directive.split_once('=') {
-            if name.trim().eq_ignore_ascii_case("max-age") {
-                max_age = v
-                    .trim()
-                    .trim_matches('"')
-                    .parse::<u64>()
-                    .ok()
-                    .map(Duration::from_secs);
-            }
+        if let Some((name, v)) = directive.split_once('=')
+            && name.trim().eq_ignore_ascii_case("max-age")
+        {
+            max_age = v
+                .trim()
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
         }
     }
     max_age
@@ -184,10 +184,8 @@ pub(crate) fn jwks_uri_from_discovery(
         jwks_uri: String,
     }
     let doc: Discovery = serde_json::from_slice(body).map_err(|_| FetchError::Malformed)?;
-    if let Some(expected) = expected_issuer {
-        if doc.issuer != expected {
-            return Err(FetchError::IssuerMismatch);
-        }
+    if expected_issuer.is_some_and(|expected| doc.issuer != expected) {
+        return Err(FetchError::IssuerMismatch);
     }
     Url::parse(&doc.jwks_uri).map_err(|_| FetchError::Malformed)
 }

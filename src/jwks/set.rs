@@ -70,10 +70,10 @@ impl KeySet {
     /// of the verified-token cache stay valid across refreshes.
     pub(crate) fn reuse(mut self, previous: &Self) -> Self {
         for (kid, key) in &mut self.keys {
-            if let Some(old) = previous.keys.get(kid) {
-                if old.same_as(key) {
-                    *key = Arc::clone(old);
-                }
+            if let Some(old) = previous.keys.get(kid)
+                && old.same_as(key)
+            {
+                *key = Arc::clone(old);
             }
         }
         self

@@ -197,9 +197,7 @@ impl KeyStore {
                 Some(running.clone())
             } else if snap.keys.get(kid).is_some() {
                 None
-            } else if !snap.attempted {
-                Some(self.start(&mut slot))
-            } else if self.claim_cooldown(now) {
+            } else if !snap.attempted || self.claim_cooldown(now) {
                 Some(self.start(&mut slot))
             } else {
                 None

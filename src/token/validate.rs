@@ -119,15 +119,11 @@ pub(crate) fn check_times(
     if exp - now > v.max_lifetime {
         return Err(Reason::LifetimeTooLong);
     }
-    if let Some(nbf) = nbf {
-        if !nbf.is_finite() || nbf > now + v.leeway {
-            return Err(Reason::NotYetValid);
-        }
+    if nbf.is_some_and(|nbf| !nbf.is_finite() || nbf > now + v.leeway) {
+        return Err(Reason::NotYetValid);
     }
-    if let Some(iat) = iat {
-        if !iat.is_finite() || iat > now + v.leeway {
-            return Err(Reason::IssuedInFuture);
-        }
+    if iat.is_some_and(|iat| !iat.is_finite() || iat > now + v.leeway) {
+        return Err(Reason::IssuedInFuture);
     }
     Ok(())
 }
