@@ -7,18 +7,17 @@
 //! - A hit still checks `exp`/`nbf`/`iat` against the layer's clock, and that
 //!   the signing key is still in the current key set; route rules and the MFA
 //!   policy run on every request.
-//! - Entries expire with the token and the cache is bounded by a byte budget
-//!   (token length plus an estimate of the claims), so a flood of distinct
-//!   tokens cannot grow memory past it.
+//! - Lock-free reads (papaya). The cache is bounded by a byte budget (token
+//!   length plus an estimate of the claims): when an insert would pass it,
+//!   one thread sweeps expired entries, then evicts arbitrary ones down to
+//!   three quarters of the budget. A flood of distinct tokens costs sweeps,
+//!   never memory past the budget.
 //!
 //! One cache per layer: it is scoped to that layer's issuer, audiences and
 //! algorithms.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use moka::Expiry;
-use moka::sync::Cache;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::claims::Claims;
 use crate::jwks::VerifyingKey;
@@ -30,78 +29,114 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 pub(crate) struct Entry {
     pub(crate) claims: Claims,
     pub(crate) key: Arc<VerifyingKey>,
-    /// How long the entry may live (until `exp` + leeway).
-    ttl: Duration,
-    weight: u32,
+    /// `exp` + leeway, seconds since the epoch: past it the entry is dead.
+    deadline: f64,
+    weight: u64,
 }
 
-struct UntilExpiry;
-
-impl Expiry<Arc<str>, Arc<Entry>> for UntilExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &Arc<str>,
-        value: &Arc<Entry>,
-        _now: Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-}
+type Map = papaya::HashMap<Arc<[u8]>, Arc<Entry>, foldhash::fast::RandomState>;
 
 /// The cache of one layer.
-#[derive(Clone)]
 pub(crate) struct TokenCache {
-    inner: Cache<Arc<str>, Arc<Entry>, foldhash::fast::RandomState>,
+    map: Map,
+    bytes: AtomicU64,
+    max_bytes: u64,
+    sweeping: AtomicBool,
 }
 
 impl TokenCache {
     /// A cache holding at most about `max_bytes` of tokens and claims.
     pub(crate) fn new(max_bytes: u64) -> Self {
-        let inner = Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|_key: &Arc<str>, entry: &Arc<Entry>| entry.weight)
-            .expire_after(UntilExpiry)
-            .build_with_hasher(foldhash::fast::RandomState::default());
-        Self { inner }
+        Self {
+            map: papaya::HashMap::with_hasher(foldhash::fast::RandomState::default()),
+            bytes: AtomicU64::new(0),
+            max_bytes,
+            sweeping: AtomicBool::new(false),
+        }
     }
 
     /// The entry for exactly this token.
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<Entry>> {
-        self.inner.get(token)
+    pub(crate) fn get(&self, token: &[u8]) -> Option<Arc<Entry>> {
+        self.map.pin().get(token).cloned()
     }
 
-    /// Remembers a verified token for `ttl`.
+    /// Remembers a verified token until `deadline` (seconds since the epoch).
     pub(crate) fn insert(
         &self,
         token: &str,
         claims: Claims,
         key: Arc<VerifyingKey>,
-        ttl: Duration,
+        deadline: f64,
+        now: f64,
     ) {
-        if ttl.is_zero() {
-            return;
-        }
         // The token, the parsed claims (about three times the payload) and
         // fixed overheads.
-        let weight =
-            u32::try_from(token.len().saturating_mul(3).saturating_add(256)).unwrap_or(u32::MAX);
-        let entry = Entry {
+        let weight = (token.len() as u64).saturating_mul(3).saturating_add(256);
+        if weight > self.max_bytes / 4 {
+            return;
+        }
+        if self.bytes.load(Ordering::Relaxed).saturating_add(weight) > self.max_bytes {
+            self.sweep(now);
+            if self.bytes.load(Ordering::Relaxed).saturating_add(weight) > self.max_bytes {
+                return;
+            }
+        }
+        let entry = Arc::new(Entry {
             claims,
             key,
-            ttl,
+            deadline,
             weight,
-        };
-        self.inner.insert(token.into(), Arc::new(entry));
+        });
+        let map = self.map.pin();
+        self.bytes.fetch_add(weight, Ordering::Relaxed);
+        if let Some(old) = map.insert(token.as_bytes().into(), entry) {
+            self.bytes.fetch_sub(old.weight, Ordering::Relaxed);
+        }
     }
 
     /// Forgets a token (its key left the key set, or it expired).
-    pub(crate) fn remove(&self, token: &str) {
-        self.inner.invalidate(token);
+    pub(crate) fn remove(&self, token: &[u8]) {
+        if let Some(old) = self.map.pin().remove(token) {
+            self.bytes.fetch_sub(old.weight, Ordering::Relaxed);
+        }
     }
 
-    /// Entries and weighted size, after pending maintenance.
+    /// Drops expired entries, then arbitrary ones until the cache holds at
+    /// most three quarters of its budget. One sweeper at a time; others skip.
+    fn sweep(&self, now: f64) {
+        if self.sweeping.swap(true, Ordering::Acquire) {
+            return;
+        }
+        let map = self.map.pin();
+        let target = self.max_bytes / 4 * 3;
+        let mut left = self.bytes.load(Ordering::Relaxed);
+        let mut doomed: Vec<Arc<[u8]>> = Vec::new();
+        for (token, entry) in map.iter() {
+            if entry.deadline <= now {
+                left = left.saturating_sub(entry.weight);
+                doomed.push(Arc::clone(token));
+            }
+        }
+        for (token, entry) in map.iter() {
+            if left <= target {
+                break;
+            }
+            if entry.deadline > now {
+                left = left.saturating_sub(entry.weight);
+                doomed.push(Arc::clone(token));
+            }
+        }
+        for token in &doomed {
+            if let Some(old) = map.remove(&**token) {
+                self.bytes.fetch_sub(old.weight, Ordering::Relaxed);
+            }
+        }
+        drop(map);
+        self.sweeping.store(false, Ordering::Release);
+    }
+
+    /// Entries and approximate bytes held.
     pub(crate) fn stats(&self) -> (u64, u64) {
-        self.inner.run_pending_tasks();
-        (self.inner.entry_count(), self.inner.weighted_size())
+        (self.map.len() as u64, self.bytes.load(Ordering::Relaxed))
     }
 }

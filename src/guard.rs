@@ -3,7 +3,7 @@
 //! then (only on `mfa` routes) the MFA policy.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use http::{HeaderMap, Method, Uri};
 
@@ -18,7 +18,7 @@ use crate::log::Escaped;
 use crate::policy::caller::{AppOnly, Caller, classify};
 use crate::policy::mfa::{MfaPolicy, MfaProof};
 use crate::policy::route::{Access, Rule};
-use crate::token::extract::{Sources, bearer_token};
+use crate::token::extract::{Sources, bearer_token, is_b64token};
 use crate::token::jws::{self, Jws, TypPolicy};
 use crate::token::validate::{Validation, check_times, validate};
 
@@ -121,12 +121,22 @@ impl Guard {
             }
             Err(reason) => return Begin::Refuse(reason, None),
         };
+        if token.len() > self.max_token_len {
+            return Begin::Refuse(Reason::TokenTooLarge, None);
+        }
         if let Some(cache) = &self.cache
             && let Some(entry) = cache.get(token)
             && let Some(begin) = self.begin_cached(cache, rule, token, &entry, now)
         {
             return begin;
         }
+        // Not in the cache: check the grammar (`b64token` is ASCII).
+        let Some(token) = is_b64token(token)
+            .then(|| std::str::from_utf8(token).ok())
+            .flatten()
+        else {
+            return Begin::Refuse(Reason::MalformedBearer, None);
+        };
         let jws = match jws::parse(token, self.max_token_len, self.typ) {
             Ok(jws) => jws,
             Err(reason) => return Begin::Refuse(reason, None),
@@ -156,15 +166,16 @@ impl Guard {
         &self,
         cache: &TokenCache,
         rule: &Rule,
-        token: &str,
+        token: &[u8],
         entry: &Entry,
         now: SystemTime,
     ) -> Option<Begin> {
-        let snapshot = self.keys.snapshot();
-        let key_current = snapshot
-            .keys
-            .get(&entry.key.kid)
-            .is_some_and(|key| Arc::ptr_eq(key, &entry.key));
+        // Through `lookup`, which also starts the background refresh when it
+        // is due: a stream of cached tokens must not keep the keys from it.
+        let key_current = matches!(
+            self.keys.lookup(&entry.key.kid, now),
+            Lookup::Found(key) if Arc::ptr_eq(&key, &entry.key)
+        );
         if !key_current {
             cache.remove(token);
             return None;
@@ -201,15 +212,13 @@ impl Guard {
         let now = unix_seconds(now);
         validate(&claims, &self.validation, now)?;
         if let (Some(cache), Some(exp)) = (&self.cache, claims.expires_at()) {
-            let ttl = exp + self.validation.leeway - now;
-            if ttl > 0.0 {
-                cache.insert(
-                    jws.token,
-                    claims.clone(),
-                    Arc::clone(key),
-                    Duration::from_secs_f64(ttl),
-                );
-            }
+            cache.insert(
+                jws.token,
+                claims.clone(),
+                Arc::clone(key),
+                exp + self.validation.leeway,
+                now,
+            );
         }
         Ok(claims)
     }

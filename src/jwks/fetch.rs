@@ -67,17 +67,25 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// The default client: rustls, no redirects followed to other hosts.
+/// Same scheme, host and port: a redirect to another port of the same host
+/// reaches another service, so it counts as another host.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// The default client: rustls, no redirects followed to other origins.
 pub(crate) fn default_client(policy: &FetchPolicy) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(policy.timeout)
         .connect_timeout(policy.timeout)
         .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            let same_host = attempt
+            let stays = attempt
                 .previous()
                 .first()
-                .is_some_and(|first| first.host_str() == attempt.url().host_str());
-            if attempt.previous().len() > 3 || !same_host {
+                .is_some_and(|first| same_origin(first, attempt.url()));
+            if attempt.previous().len() > 3 || !stays {
                 attempt.stop()
             } else {
                 attempt.follow()
@@ -101,7 +109,7 @@ pub(crate) async fn get(
             .send()
             .await
             .map_err(classify)?;
-        if response.url().host_str() != url.host_str() {
+        if !same_origin(response.url(), url) {
             return Err(FetchError::Redirected);
         }
         check_url(response.url(), policy.allow_http_loopback)?;
@@ -203,6 +211,31 @@ mod tests {
         assert_eq!(parse_max_age("no-store"), Some(Duration::ZERO));
         assert_eq!(parse_max_age("public"), None);
         assert_eq!(parse_max_age("max-age=abc"), None);
+    }
+
+    #[test]
+    fn redirects_stay_on_one_origin() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert!(same_origin(
+            &url("https://a.test/x"),
+            &url("https://a.test:443/y")
+        ));
+        assert!(!same_origin(
+            &url("https://a.test/x"),
+            &url("https://a.test:8443/x")
+        ));
+        assert!(!same_origin(
+            &url("https://a.test/x"),
+            &url("https://b.a.test/x")
+        ));
+        assert!(!same_origin(
+            &url("http://127.0.0.1:1/"),
+            &url("http://localhost:1/")
+        ));
+        assert!(!same_origin(
+            &url("http://127.0.0.1:1/"),
+            &url("https://127.0.0.1:1/")
+        ));
     }
 
     #[test]

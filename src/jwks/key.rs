@@ -1,9 +1,13 @@
 //! One JSON Web Key (RFC 7517): parsing, hygiene, and the algorithm it is
 //! pinned to.
 
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ED25519, ParsedPublicKey,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, RsaPublicKeyComponents,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 /// The algorithms the crate verifies. HMAC and `none` are never among them.
@@ -28,10 +32,13 @@ pub(crate) fn algorithm_from_name(name: &str) -> Option<Algorithm> {
 }
 
 /// A public key ready to verify signatures with exactly one algorithm.
+///
+/// The key is parsed once, when the key set is loaded (aws-lc-rs, the backend
+/// jsonwebtoken's `aws_lc_rs` feature uses), not at every verification.
 pub struct VerifyingKey {
     pub(crate) kid: Box<str>,
     pub(crate) algorithm: Algorithm,
-    pub(crate) key: DecodingKey,
+    pub(crate) key: ParsedPublicKey,
     /// The public key bytes, to recognise the same key across refreshes.
     material: Box<[u8]>,
 }
@@ -177,20 +184,27 @@ pub(crate) fn parse_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip>
             let n = decode(jwk.n.as_deref())?;
             let e = decode(jwk.e.as_deref())?;
             let n = strip_leading_zeros(&n);
-            let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+            // An empty or all-zero modulus has no bits (and must not underflow).
+            let bits = n
+                .first()
+                .map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
             if bits < MIN_RSA_BITS {
                 return Err(Skip::WeakRsaKey);
             }
             if bits > MAX_RSA_BITS || e.is_empty() || e.len() > 4 {
                 return Err(Skip::BadKeyMaterial);
             }
+            let params = if algorithm == Algorithm::PS256 {
+                &RSA_PSS_2048_8192_SHA256
+            } else {
+                &RSA_PKCS1_2048_8192_SHA256
+            };
+            let parsed = RsaPublicKeyComponents { n, e: e.as_slice() }
+                .to_parsed_public_key(params)
+                .map_err(|_| Skip::BadKeyMaterial)?;
             let mut material = n.to_vec();
             material.extend_from_slice(&e);
-            (
-                algorithm,
-                DecodingKey::from_rsa_raw_components(n, &e),
-                material,
-            )
+            (algorithm, parsed, material)
         }
         "EC" => {
             let (implied, coord_len) = match jwk.crv.as_deref() {
@@ -211,8 +225,14 @@ pub(crate) fn parse_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip>
             point.push(4);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            check_ec_point(algorithm, &point)?;
-            (algorithm, DecodingKey::from_ec_der(&point), point)
+            let curve = if algorithm == Algorithm::ES256 {
+                &ECDSA_P256_SHA256_FIXED
+            } else {
+                &ECDSA_P384_SHA384_FIXED
+            };
+            // Rejects points that are not on the curve, at load time.
+            let parsed = ParsedPublicKey::new(curve, &point).map_err(|_| Skip::BadKeyMaterial)?;
+            (algorithm, parsed, point)
         }
         "OKP" => {
             if jwk.crv.as_deref() != Some("Ed25519") {
@@ -226,7 +246,8 @@ pub(crate) fn parse_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip>
             if x.len() != 32 {
                 return Err(Skip::BadKeyMaterial);
             }
-            (algorithm, DecodingKey::from_ed_der(&x), x)
+            let parsed = ParsedPublicKey::new(&ED25519, &x).map_err(|_| Skip::BadKeyMaterial)?;
+            (algorithm, parsed, x)
         }
         _ => return Err(Skip::UnknownKeyType),
     };
@@ -248,17 +269,4 @@ fn decode(field: Option<&str>) -> Result<Vec<u8>, Skip> {
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     &bytes[start..]
-}
-
-/// Rejects EC points that are not on the curve, at load time rather than at
-/// every verification.
-fn check_ec_point(algorithm: Algorithm, point: &[u8]) -> Result<(), Skip> {
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ParsedPublicKey};
-    let alg = match algorithm {
-        Algorithm::ES256 => &ECDSA_P256_SHA256_FIXED,
-        _ => &ECDSA_P384_SHA384_FIXED,
-    };
-    ParsedPublicKey::new(alg, point)
-        .map(|_| ())
-        .map_err(|_| Skip::BadKeyMaterial)
 }

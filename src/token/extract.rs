@@ -15,19 +15,22 @@ pub(crate) struct Sources {
     pub(crate) cookie: Option<Box<str>>,
 }
 
-/// The bearer token of a request, `Ok(None)` when none was sent.
+/// The bearer token of a request.
 ///
 /// A header with another scheme counts as no token (the answer is a bare
-/// `Bearer` challenge); request-level faults are errors.
+/// `Bearer` challenge); request-level faults are errors. The `b64token`
+/// grammar of a header token is NOT checked here: the caller checks it with
+/// [`is_b64token`] unless the exact token is already in the verified-token
+/// cache (which only holds tokens that passed it).
 pub(crate) fn bearer_token<'h>(
     headers: &'h HeaderMap,
     sources: &Sources,
-) -> Result<&'h str, Reason> {
+) -> Result<&'h [u8], Reason> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let from_header = match (values.next(), values.next()) {
         (None, _) => None,
         (Some(_), Some(_)) => return Err(Reason::DuplicateAuthorization),
-        (Some(value), None) => parse_authorization(value.as_bytes())?,
+        (Some(value), None) => split_bearer(value.as_bytes())?,
     };
     let from_cookie = match &sources.cookie {
         Some(name) => cookie_token(headers, name)?,
@@ -35,7 +38,8 @@ pub(crate) fn bearer_token<'h>(
     };
     match (from_header, from_cookie) {
         (Some(_), Some(_)) => Err(Reason::TokenSentTwice),
-        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (Some(t), None) => Ok(t),
+        (None, Some(t)) => Ok(t.as_bytes()),
         (None, None) => {
             if headers.contains_key(AUTHORIZATION) {
                 Err(Reason::OtherScheme)
@@ -48,6 +52,18 @@ pub(crate) fn bearer_token<'h>(
 
 /// Parses one `Authorization` value: `Ok(None)` for another scheme.
 pub(crate) fn parse_authorization(value: &[u8]) -> Result<Option<&str>, Reason> {
+    match split_bearer(value)? {
+        Some(token) if is_b64token(token) => std::str::from_utf8(token)
+            .map(Some)
+            .map_err(|_| Reason::MalformedBearer),
+        Some(_) => Err(Reason::MalformedBearer),
+        None => Ok(None),
+    }
+}
+
+/// `Bearer 1*SP <token>`: the scheme, at least one space, a non-empty rest
+/// (its grammar unchecked). `Ok(None)` for another scheme.
+fn split_bearer(value: &[u8]) -> Result<Option<&[u8]>, Reason> {
     const SCHEME: &[u8] = b"bearer";
     let scheme_end = value
         .iter()
@@ -63,23 +79,30 @@ pub(crate) fn parse_authorization(value: &[u8]) -> Result<Option<&str>, Reason> 
         return Err(Reason::MalformedBearer);
     }
     let token = &rest[token_start..];
-    if !is_b64token(token) {
+    if token.is_empty() {
         return Err(Reason::MalformedBearer);
     }
-    // `is_b64token` admits ASCII only, so this cannot fail.
-    std::str::from_utf8(token)
-        .map(Some)
-        .map_err(|_| Reason::MalformedBearer)
+    Ok(Some(token))
 }
 
 /// RFC 6750 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 pub(crate) fn is_b64token(token: &[u8]) -> bool {
     let body_end = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
-    body_end > 0
-        && token[..body_end].iter().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    body_end > 0 && token[..body_end].iter().all(|b| B64TOKEN[usize::from(*b)])
 }
+
+/// The `b64token` characters other than `=`, as a lookup table.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        i += 1;
+    }
+    table
+};
 
 fn cookie_token<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Reason> {
     let mut found = None;
