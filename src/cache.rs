@@ -13,9 +13,15 @@
 //!   three quarters of the budget. A flood of distinct tokens costs sweeps,
 //!   never memory past the budget.
 //!
+//! - In front of the shared map, each thread remembers the last token it
+//!   found there (a byte comparison instead of hashing the whole token): a
+//!   client on a keep-alive connection sends the same token again and again.
+//!   It holds `Arc`s to one entry per thread and goes through the same checks.
+//!
 //! One cache per layer: it is scoped to that layer's issuer, audiences and
 //! algorithms.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -36,8 +42,17 @@ pub(crate) struct Entry {
 
 type Map = papaya::HashMap<Arc<[u8]>, Arc<Entry>, foldhash::fast::RandomState>;
 
+/// Ids that tell caches apart in the per-thread slot.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The last token this thread found in a cache: (cache id, token, entry).
+    static LAST: RefCell<Option<(u64, Arc<[u8]>, Arc<Entry>)>> = const { RefCell::new(None) };
+}
+
 /// The cache of one layer.
 pub(crate) struct TokenCache {
+    id: u64,
     map: Map,
     bytes: AtomicU64,
     max_bytes: u64,
@@ -48,6 +63,7 @@ impl TokenCache {
     /// A cache holding at most about `max_bytes` of tokens and claims.
     pub(crate) fn new(max_bytes: u64) -> Self {
         Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             map: papaya::HashMap::with_hasher(foldhash::fast::RandomState::default()),
             bytes: AtomicU64::new(0),
             max_bytes,
@@ -57,7 +73,22 @@ impl TokenCache {
 
     /// The entry for exactly this token.
     pub(crate) fn get(&self, token: &[u8]) -> Option<Arc<Entry>> {
-        self.map.pin().get(token).cloned()
+        let last = LAST.with(|slot| match &*slot.borrow() {
+            Some((id, last, entry)) if *id == self.id && **last == *token => {
+                Some(Arc::clone(entry))
+            }
+            _ => None,
+        });
+        if last.is_some() {
+            return last;
+        }
+        let map = self.map.pin();
+        let (key, entry) = map.get_key_value(token)?;
+        let found = (Arc::clone(key), Arc::clone(entry));
+        drop(map);
+        let entry = Arc::clone(&found.1);
+        LAST.with(|slot| *slot.borrow_mut() = Some((self.id, found.0, found.1)));
+        Some(entry)
     }
 
     /// Remembers a verified token until `deadline` (seconds since the epoch).
@@ -96,6 +127,12 @@ impl TokenCache {
 
     /// Forgets a token (its key left the key set, or it expired).
     pub(crate) fn remove(&self, token: &[u8]) {
+        LAST.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if matches!(&*slot, Some((id, last, _)) if *id == self.id && **last == *token) {
+                *slot = None;
+            }
+        });
         if let Some(old) = self.map.pin().remove(token) {
             self.bytes.fetch_sub(old.weight, Ordering::Relaxed);
         }

@@ -1,6 +1,9 @@
 //! A JWK Set (RFC 7517 §5): the usable keys of one document, by `kid`.
 
 use std::collections::HashMap;
+
+/// `kid` lookups hash a short string per request: a fast hasher.
+type Map = HashMap<Box<str>, Arc<VerifyingKey>, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use super::key::{VerifyingKey, parse_jwk};
@@ -9,7 +12,7 @@ use crate::log::Escaped;
 /// Usable keys by `kid`. Immutable once built; swapped whole on refresh.
 #[derive(Debug, Default)]
 pub struct KeySet {
-    keys: HashMap<Box<str>, Arc<VerifyingKey>>,
+    keys: Map,
 }
 
 /// Why a whole JWK Set document was refused.
@@ -36,7 +39,7 @@ impl KeySet {
     }
 
     fn from_jwks(jwks: &[serde_json::Value]) -> Self {
-        let mut keys: HashMap<Box<str>, Arc<VerifyingKey>> = HashMap::new();
+        let mut keys = Map::default();
         let mut ambiguous: Vec<Box<str>> = Vec::new();
         if jwks.len() > MAX_KEYS {
             tracing::warn!(target: "tower_mfa::jwks", count = jwks.len(), max = MAX_KEYS, "key set too large, ignoring the keys past the limit");
@@ -82,7 +85,7 @@ impl KeySet {
     /// Builds a set from keys made in code (tests, air-gapped setups).
     #[must_use]
     pub fn from_keys(list: impl IntoIterator<Item = VerifyingKey>) -> Self {
-        let mut keys = HashMap::new();
+        let mut keys = Map::default();
         for key in list {
             keys.insert(key.kid.clone(), Arc::new(key));
         }

@@ -1,0 +1,146 @@
+//! Counts heap allocations per request through the layer (a counting global
+//! allocator), for the bare service, a cached token, and a cold token.
+//!
+//! `cargo bench --bench allocations` prints one line per case.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::FutureExt;
+use http::{Request, Response};
+use serde_json::json;
+use tower::{Layer, ServiceExt};
+use tower_mfa::jwks::{KeySet, VerifyingKey};
+use tower_mfa::{RequireMfaLayer, Rule};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY-free: delegates to the system allocator and counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+type Body = http_body_util::Empty<bytes::Bytes>;
+
+fn b64(b: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+fn main() {
+    let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+    let public = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let issuer = "https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/";
+    let audience = "https://api.partnercenter.microsoft.com";
+    let header = json!({"alg":"RS256","kid":"k","typ":"JWT"});
+    let claims = json!({"iss": issuer, "aud": audience, "iat": now, "nbf": now, "exp": now + 3600,
+        "amr": ["pwd","mfa"], "sub": "s", "oid": "o", "tid": "df845f1a-7b35-40a2-ba78-6481de91f8ae",
+        "scp": "user_impersonation", "appid": "a", "name": "Isaiah Williams", "ver": "1.0"});
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let mut sig = vec![0; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
+    let token = format!("{input}.{}", b64(&sig));
+    let jwk = json!({"kty":"RSA","kid":"k","n":b64(&public.n),"e":b64(&public.e)});
+
+    let layer = |cache_bytes| {
+        RequireMfaLayer::builder()
+            .issuer(issuer)
+            .audience(audience)
+            .static_keys(KeySet::from_keys([VerifyingKey::from_jwk(&jwk).unwrap()]))
+            .token_cache_bytes(cache_bytes)
+            .rule(Rule::mfa("/v1/**"))
+            .build()
+            .unwrap()
+    };
+    let inner = tower::service_fn(|_req: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::new()))
+    });
+    let header_value = http::HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+    let request = || {
+        let mut req = Request::get("/v1/customers").body(Body::new()).unwrap();
+        req.headers_mut()
+            .insert(http::header::AUTHORIZATION, header_value.clone());
+        req
+    };
+
+    const N: u64 = 1000;
+    let measure = |name: &str, call: &dyn Fn(Request<Body>) -> bool| {
+        assert!(call(request()));
+        let mut requests: Vec<_> = (0..N).map(|_| request()).collect();
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for req in requests.drain(..) {
+            assert!(call(req));
+        }
+        let after = ALLOCATIONS.load(Ordering::Relaxed);
+        println!(
+            "{name:<28} {:>6.2} allocations per request",
+            (after - before) as f64 / N as f64
+        );
+    };
+
+    let bare = inner;
+    measure("bare service", &|req| {
+        bare.clone()
+            .oneshot(req)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .status()
+            .is_success()
+    });
+    let cached = layer(tower_mfa::DEFAULT_CACHE_BYTES).layer(inner);
+    measure("layer, cached token", &|req| {
+        cached
+            .clone()
+            .oneshot(req)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .status()
+            .is_success()
+    });
+    let cold = layer(0).layer(inner);
+    measure("layer, cold token (no cache)", &|req| {
+        cold.clone()
+            .oneshot(req)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .status()
+            .is_success()
+    });
+}

@@ -1,0 +1,134 @@
+//! The server side of `scripts/load.sh`: the demo's API route, with or
+//! without the layer, for wrk to drive.
+//!
+//! - `LOAD_MODE=mint LOAD_DIR=dir [LOAD_TOKENS=n]`: makes an RS256 key pair,
+//!   writes `jwks.json`, `public.pem`, `token.txt` (one token with MFA) and
+//!   `tokens.txt` (n distinct valid tokens, for the cold-token run), then exits.
+//! - `LOAD_MODE=bare|noop|layer|layer-nocache LOAD_DIR=dir LOAD_ADDR=host:port`:
+//!   serves `GET /v1/customers` (a small JSON body) on a single-threaded
+//!   runtime: bare, behind a no-op middleware, or behind `RequireMfaLayer`
+//!   (trusting `dir/jwks.json`) with or without the token cache.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
+use axum::Router;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::json;
+use tower_mfa::{RequireMfaLayer, Rule};
+
+const ISSUER: &str = "https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/";
+const AUDIENCE: &str = "https://api.partnercenter.microsoft.com";
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mode = std::env::var("LOAD_MODE").unwrap_or_else(|_| "layer".into());
+    let dir = std::path::PathBuf::from(
+        std::env::var("LOAD_DIR").unwrap_or_else(|_| "target/load".into()),
+    );
+    if mode == "mint" {
+        let count = std::env::var("LOAD_TOKENS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1000);
+        return mint(&dir, count);
+    }
+    let addr = std::env::var("LOAD_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(&mode, &dir, &addr))
+}
+
+async fn customers() -> axum::Json<serde_json::Value> {
+    axum::Json(json!({"customers": [{"id": "contoso"}, {"id": "fabrikam"}]}))
+}
+
+async fn serve(
+    mode: &str,
+    dir: &std::path::Path,
+    addr: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let app = Router::new().route("/v1/customers", get(customers));
+    let layer = |cache: u64| -> Result<RequireMfaLayer, Box<dyn std::error::Error>> {
+        let jwks = std::fs::read(dir.join("jwks.json"))?;
+        Ok(RequireMfaLayer::builder()
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .static_jwks(&jwks)?
+            .token_cache_bytes(cache)
+            .rule(Rule::mfa("/v1/**"))
+            .build()?)
+    };
+    let app = match mode {
+        "bare" => app,
+        "noop" => app.layer(tower::util::MapRequestLayer::new(
+            |req: axum::extract::Request| req,
+        )),
+        "layer" => app.layer(layer(tower_mfa::DEFAULT_CACHE_BYTES)?),
+        "layer-nocache" => app.layer(layer(0)?),
+        other => return Err(format!("unknown LOAD_MODE {other}").into()),
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("{mode} listening on {}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+fn mint(dir: &std::path::Path, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir)?;
+    let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| "keygen")?;
+    let public = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+    let jwks = json!({"keys": [{"kty": "RSA", "kid": "load", "alg": "RS256", "use": "sig",
+        "n": URL_SAFE_NO_PAD.encode(&public.n), "e": URL_SAFE_NO_PAD.encode(&public.e)}]});
+    std::fs::write(dir.join("jwks.json"), jwks.to_string())?;
+    let der = pair.public_key().as_der().map_err(|_| "der")?;
+    let b64 = STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect();
+    std::fs::write(
+        dir.join("public.pem"),
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            lines.join("\n")
+        ),
+    )?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let token = |i: usize| -> Result<String, Box<dyn std::error::Error>> {
+        let header = json!({"alg": "RS256", "kid": "load", "typ": "JWT"});
+        let claims = json!({
+            "aud": AUDIENCE, "iss": ISSUER, "iat": now, "nbf": now, "exp": now + 7200,
+            "acr": "1", "amr": ["pwd", "mfa"], "appid": "23ec45a3-5127-4185-9eff-c8887839e6ab",
+            "name": "Isaiah Williams", "oid": "4988e250-5aee-482a-9136-6d269cb755c0",
+            "scp": "user_impersonation", "sub": format!("user-{i}"),
+            "tid": "df845f1a-7b35-40a2-ba78-6481de91f8ae",
+            "upn": "Isaiah.Williams@testtestpartner.onmicrosoft.com", "ver": "1.0",
+        });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut sig = vec![0; pair.public_modulus_len()];
+        pair.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .map_err(|_| "sign")?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    };
+    std::fs::write(dir.join("token.txt"), token(0)?)?;
+    let tokens = (1..=count).map(token).collect::<Result<Vec<_>, _>>()?;
+    std::fs::write(dir.join("tokens.txt"), tokens.join("\n") + "\n")?;
+    println!("wrote keys and {count} tokens to {}", dir.display());
+    Ok(())
+}
