@@ -26,7 +26,7 @@ use futures_util::FutureExt;
 use http::{Method, Request, Response, Uri};
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
-use tower_mfa::jwks::KeySet;
+use tower_mfa::jwks::{KeySet, VerifyingKey};
 use tower_mfa::{RequireMfaLayer, Rule};
 
 const ISSUER: &str = "https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/";
@@ -158,7 +158,7 @@ fn inner()
 }
 
 fn layer(fixture: &Fixture, cache_bytes: u64) -> RequireMfaLayer {
-    let keys = KeySet::from_keys([tower_mfa::jwks::VerifyingKey::from_jwk(&fixture.jwk).unwrap()]);
+    let keys = KeySet::from_keys([VerifyingKey::from_jwk(&fixture.jwk).unwrap()]);
     RequireMfaLayer::builder()
         .issuer(ISSUER)
         .audience(AUDIENCE)
@@ -247,6 +247,39 @@ fn verification(c: &mut Criterion) {
     group.finish();
 }
 
+/// A key set of 100 keys costs no more per request than one of 2.
+fn key_sets(c: &mut Criterion) {
+    let f = ec_fixture();
+    let mut group = c.benchmark_group("keyset");
+    for n in [2usize, 100] {
+        let mut keys = vec![VerifyingKey::from_jwk(&f.jwk).unwrap()];
+        for i in 1..n {
+            let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+            let point = pair.public_key().as_ref().to_vec();
+            let jwk = json!({"kty":"EC","kid":format!("other-{i}"),"crv":"P-256","x":b64(&point[1..33]),"y":b64(&point[33..])});
+            keys.push(VerifyingKey::from_jwk(&jwk).unwrap());
+        }
+        let layer = RequireMfaLayer::builder()
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .static_keys(KeySet::from_keys(keys))
+            .token_cache_bytes(0)
+            .rule(Rule::mfa("/v1/**"))
+            .build()
+            .unwrap();
+        let svc = tower::Layer::layer(&layer, inner());
+        assert!(call(&svc, request(&f.token)));
+        group.bench_function(BenchmarkId::new("cold_ES256_keys", n), |b| {
+            b.iter_batched(
+                || request(&f.token),
+                |req| call(&svc, req),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
 fn rules(c: &mut Criterion) {
     let mut group = c.benchmark_group("rules");
     for n in [2usize, 50, 100] {
@@ -272,5 +305,5 @@ fn rules(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verification, rules);
+criterion_group!(benches, verification, key_sets, rules);
 criterion_main!(benches);
