@@ -114,8 +114,7 @@ fn main() {
 
     let bare = inner;
     measure("bare service", &|req| {
-        bare.clone()
-            .oneshot(req)
+        bare.oneshot(req)
             .now_or_never()
             .unwrap()
             .unwrap()

@@ -45,9 +45,11 @@ type Map = papaya::HashMap<Arc<[u8]>, Arc<Entry>, foldhash::fast::RandomState>;
 /// Ids that tell caches apart in the per-thread slot.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The last token a thread found in a cache: (cache id, token, entry).
+type Last = Option<(u64, Arc<[u8]>, Arc<Entry>)>;
+
 thread_local! {
-    /// The last token this thread found in a cache: (cache id, token, entry).
-    static LAST: RefCell<Option<(u64, Arc<[u8]>, Arc<Entry>)>> = const { RefCell::new(None) };
+    static LAST: RefCell<Last> = const { RefCell::new(None) };
 }
 
 /// The cache of one layer.
