@@ -31,6 +31,7 @@ enum KeySource {
     Static(KeySet),
     Jwks(String),
     Discovery(String),
+    DiscoverFromIssuer,
 }
 
 /// Configures a [`RequireMfaLayer`]. Every method returns the builder.
@@ -142,11 +143,10 @@ impl Builder {
     }
 
     /// Uses OIDC discovery at `{issuer}/.well-known/openid-configuration`.
+    /// Resolved when the layer is built, so it may be called before
+    /// [`Builder::issuer`]; a `{tenantid}` template issuer cannot be used.
     pub fn discover_from_issuer(mut self) -> Self {
-        if let Some(issuer) = &self.issuer {
-            let base = issuer.trim_end_matches('/');
-            self.keys = KeySource::Discovery(format!("{base}/.well-known/openid-configuration"));
-        }
+        self.keys = KeySource::DiscoverFromIssuer;
         self
     }
 
@@ -382,6 +382,16 @@ impl Builder {
             KeySource::Static(keys) => (Source::Static, keys),
             KeySource::Jwks(url) => (Source::Jwks(parse_url(&url)?), KeySet::default()),
             KeySource::Discovery(url) => (Source::Discovery(parse_url(&url)?), KeySet::default()),
+            KeySource::DiscoverFromIssuer => {
+                if issuer_match.exact().is_none() {
+                    return Err(ConfigError::new(
+                        "discovery from a {tenantid} template issuer is ambiguous: use discovery_url or jwks_url",
+                    ));
+                }
+                let base = issuer.trim_end_matches('/');
+                let url = format!("{base}/.well-known/openid-configuration");
+                (Source::Discovery(parse_url(&url)?), KeySet::default())
+            }
         };
         let mut rules = self.rules;
         for rule in &mut rules {
