@@ -53,9 +53,10 @@
 //!   matching on the original URI under `Router::nest`.
 //! - `tonic`: accessors on `tonic::Request`.
 //!
-//! Signatures are verified with `aws-lc-rs` through jsonwebtoken's provider,
-//! called directly: the process-wide jsonwebtoken `CryptoProvider` is neither
-//! needed nor touched.
+//! Signatures are verified with `aws-lc-rs` (the backend of jsonwebtoken's
+//! `aws_lc_rs` feature) with keys parsed once, when the key set is loaded:
+//! jsonwebtoken's process-wide `CryptoProvider` is neither needed nor
+//! touched, so enabling both of its backends elsewhere does no harm.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
