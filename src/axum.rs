@@ -58,40 +58,32 @@ impl IntoResponse for MissingClaims {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Claims {
-    type Rejection = MissingClaims;
+/// `Claims` and `Decision` are read from the request extensions the same way.
+macro_rules! extractor {
+    ($ty:ty) => {
+        impl<S: Send + Sync> FromRequestParts<S> for $ty {
+            type Rejection = MissingClaims;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Self>().cloned().ok_or(MissingClaims)
-    }
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                parts.extensions.get::<Self>().cloned().ok_or(MissingClaims)
+            }
+        }
+
+        impl<S: Send + Sync> OptionalFromRequestParts<S> for $ty {
+            type Rejection = Infallible;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Option<Self>, Self::Rejection> {
+                Ok(parts.extensions.get::<Self>().cloned())
+            }
+        }
+    };
 }
 
-impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<Self>().cloned())
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Decision {
-    type Rejection = MissingClaims;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Self>().cloned().ok_or(MissingClaims)
-    }
-}
-
-impl<S: Send + Sync> OptionalFromRequestParts<S> for Decision {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<Self>().cloned())
-    }
-}
+extractor!(Claims);
+extractor!(Decision);
