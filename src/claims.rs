@@ -57,6 +57,7 @@ pub(crate) struct Registered {
     pub(crate) upn: Option<String>,
     pub(crate) name: Option<String>,
     pub(crate) ver: Option<String>,
+    pub(crate) xms_cc: Option<Vec<String>>,
 }
 
 /// Names of the claims in [`Registered`]: `null` is a wrong type for each.
@@ -84,6 +85,7 @@ const TYPED: &[&str] = &[
     "upn",
     "name",
     "ver",
+    "xms_cc",
 ];
 
 impl Claims {
@@ -229,6 +231,13 @@ impl Claims {
     #[must_use]
     pub fn name(&self) -> Option<&str> {
         self.0.registered.name.as_deref()
+    }
+
+    /// `xms_cc`: the client capabilities Entra relays (`cp1`: the client can
+    /// answer a claims challenge).
+    #[must_use]
+    pub fn client_capabilities(&self) -> &[String] {
+        self.0.registered.xms_cc.as_deref().unwrap_or(&[])
     }
 
     /// Any claim, typed by the crate or not, as JSON.

@@ -8,7 +8,7 @@ use http::StatusCode;
 use url::Url;
 
 use crate::cache::{DEFAULT_CACHE_BYTES, TokenCache};
-use crate::challenge::{Answers, ChallengeStyle, scope_challenge};
+use crate::challenge::{Answers, ChallengeStyle, ClaimsChallenge, scope_challenge};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::guard::Guard;
@@ -17,6 +17,7 @@ use crate::jwks::fetch::{self, FetchPolicy};
 use crate::jwks::store::{KeyStore, RefreshPolicy, Source};
 use crate::layer::RequireMfaLayer;
 use crate::policy::caller::AppOnly;
+use crate::policy::exempt::Exemptions;
 use crate::policy::mfa::MfaPolicy;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::Sources;
@@ -25,6 +26,10 @@ use crate::token::validate::{IssuerMatch, TenantFilter, Validation};
 
 /// Default cap on a token's length: 16 KiB.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
+/// Default clock skew allowed on `exp`, `nbf`, `iat`.
+pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// Default longest accepted `exp - now`.
+pub(crate) const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(48 * 3600);
 
 enum KeySource {
     None,
@@ -61,6 +66,7 @@ pub struct Builder {
     default_access: Access,
     mfa: MfaPolicy,
     app_only: AppOnly,
+    exemptions: Exemptions,
     leeway: Duration,
     max_lifetime: Duration,
     typ: TypPolicy,
@@ -70,6 +76,7 @@ pub struct Builder {
     style: ChallengeStyle,
     unavailable_status: StatusCode,
     step_up: Option<String>,
+    claims_challenge: Option<ClaimsChallenge>,
     tenants: TenantFilter,
     clock: Arc<dyn Clock>,
     cache_bytes: u64,
@@ -101,8 +108,9 @@ impl Builder {
             default_access: Access::Authenticated,
             mfa: MfaPolicy::default(),
             app_only: AppOnly::Allow,
-            leeway: Duration::from_secs(60),
-            max_lifetime: Duration::from_secs(48 * 3600),
+            exemptions: Exemptions::default(),
+            leeway: DEFAULT_LEEWAY,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
             typ: TypPolicy::Lenient,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             sources: Sources::default(),
@@ -110,6 +118,7 @@ impl Builder {
             style: ChallengeStyle::PartnerCenter,
             unavailable_status: StatusCode::SERVICE_UNAVAILABLE,
             step_up: None,
+            claims_challenge: None,
             tenants: TenantFilter::default(),
             clock: Arc::new(SystemClock),
             cache_bytes: DEFAULT_CACHE_BYTES,
@@ -237,6 +246,23 @@ impl Builder {
         self
     }
 
+    /// Exemptions from the MFA check on `mfa` routes (none by default).
+    /// Keep a clone to [`replace`](Exemptions::replace) the list later
+    /// without rebuilding the layer. Replaces any set given before (also one
+    /// read from a configuration file).
+    pub fn exemptions(mut self, exemptions: Exemptions) -> Self {
+        self.exemptions = exemptions;
+        self
+    }
+
+    /// A handle on the exemption set the layer will use (shared: replacing
+    /// its list changes what the built layer sees). Useful after
+    /// `Builder::from_toml_str` (feature `config-file`), which fills the set
+    /// from the file.
+    pub fn exemptions_handle(&self) -> Exemptions {
+        self.exemptions.clone()
+    }
+
     /// Clock skew allowed on `exp`, `nbf`, `iat` (default 60 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
@@ -288,6 +314,15 @@ impl Builder {
     /// with `Retry-After`) or 401.
     pub fn keys_unavailable_status(mut self, status: StatusCode) -> Self {
         self.unavailable_status = status;
+        self
+    }
+
+    /// Answers missing MFA with Entra's claims challenge
+    /// (`error="insufficient_claims"`, asking for this authentication
+    /// context) when the token's client declares the `cp1` capability
+    /// (`xms_cc`); other clients get the configured [`ChallengeStyle`].
+    pub fn entra_claims_challenge(mut self, challenge: ClaimsChallenge) -> Self {
+        self.claims_challenge = Some(challenge);
         self
     }
 
@@ -432,11 +467,13 @@ impl Builder {
             cache: (self.cache_bytes > 0).then(|| TokenCache::new(self.cache_bytes)),
             mfa: self.mfa,
             app_only: self.app_only,
+            exemptions: self.exemptions,
             answers: Answers::new(
                 self.realm.as_deref(),
                 &self.style,
                 self.unavailable_status,
                 self.step_up,
+                self.claims_challenge.as_ref(),
             ),
             clock: self.clock,
         };

@@ -16,7 +16,8 @@ use crate::jwks::VerifyingKey;
 use crate::jwks::store::{KeyStore, Lookup};
 use crate::log::Escaped;
 use crate::policy::caller::{AppOnly, Caller, classify};
-use crate::policy::mfa::{MfaPolicy, MfaProof};
+use crate::policy::exempt::{Exemption, Exemptions};
+use crate::policy::mfa::{MfaPolicy, MfaProof, check_mfa_route};
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, bearer_token, is_b64token};
 use crate::token::jws::{self, Jws, TypPolicy};
@@ -31,6 +32,7 @@ pub struct Decision {
     rule: Arc<str>,
     access: Access,
     reported: Option<Reason>,
+    exemption: Option<Arc<str>>,
 }
 
 impl Decision {
@@ -64,6 +66,13 @@ impl Decision {
     pub fn reported(&self) -> Option<Reason> {
         self.reported
     }
+
+    /// The id of the [`Exemption`] that let the request through without MFA
+    /// proof, when one did (audited at target `tower_mfa::audit`).
+    #[must_use]
+    pub fn exemption(&self) -> Option<&str> {
+        self.exemption.as_deref()
+    }
 }
 
 /// The immutable configuration of one layer.
@@ -78,6 +87,7 @@ pub(crate) struct Guard {
     pub(crate) cache: Option<TokenCache>,
     pub(crate) mfa: MfaPolicy,
     pub(crate) app_only: AppOnly,
+    pub(crate) exemptions: Exemptions,
     pub(crate) answers: Answers,
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -232,8 +242,20 @@ impl Guard {
             rule: Arc::clone(&rule.name),
             access: rule.access,
             reported: None,
+            exemption: None,
         };
-        let outcome = self.check_rule(rule, &claims, caller, now);
+        let mut outcome = self.check_rule(rule, &claims, caller, now);
+        // PRODUCT.md §3 step 8: exemptions only stand in for missing MFA
+        // proof, after the token, tenant lists, scopes and roles passed.
+        if let Err(reason) = outcome
+            && reason.kind() == ErrorKind::MfaRequired
+            && rule.access == Access::Mfa
+            && let Some(exemption) = self.exemptions.find(&claims, now)
+        {
+            self.log_exemption(&exemption, reason, rule, &claims);
+            decision.exemption = Some(exemption.id.as_str().into());
+            outcome = Ok(None);
+        }
         match outcome {
             Ok(proof) => decision.mfa = proof,
             Err(reason) if rule.reports_only(now) => {
@@ -243,7 +265,7 @@ impl Guard {
             }
             Err(reason) => return Begin::Refuse(reason, Some(claims)),
         }
-        self.log_decision("allow", None, rule, Some(&claims));
+        self.log_decision_exempt("allow", None, rule, Some(&claims), decision.exemption());
         Begin::Pass(Some((claims, decision)))
     }
 
@@ -265,15 +287,14 @@ impl Guard {
         if rule.access != Access::Mfa {
             return Ok(None);
         }
-        match (caller, self.app_only) {
-            (Caller::App, AppOnly::Allow) => Ok(None),
-            (Caller::App, AppOnly::Deny) => Err(Reason::AppOnlyDenied),
-            (Caller::App, AppOnly::RequireMfa) => Err(Reason::AppMustProveMfa),
-            (Caller::User, _) => self
-                .mfa
-                .prove(claims, unix_seconds(now), self.validation.leeway)
-                .map(Some),
-        }
+        check_mfa_route(
+            &self.mfa,
+            self.app_only,
+            caller,
+            claims,
+            unix_seconds(now),
+            self.validation.leeway,
+        )
     }
 
     /// One event per decision at target `tower_mfa::decision`. Claim values
@@ -286,15 +307,59 @@ impl Guard {
         rule: &Rule,
         claims: Option<&Claims>,
     ) {
+        self.log_decision_exempt(outcome, reason, rule, claims, None);
+    }
+
+    /// [`Self::log_decision`] naming the exemption used (`exemption` field,
+    /// empty when none).
+    fn log_decision_exempt(
+        &self,
+        outcome: &'static str,
+        reason: Option<Reason>,
+        rule: &Rule,
+        claims: Option<&Claims>,
+        exemption: Option<&str>,
+    ) {
+        let exemption = Escaped(exemption.unwrap_or(""));
         let reason_code = reason.map_or("", Reason::as_str);
         let kind = reason.map_or("", |r| r.kind().as_str());
         let tid = claims.and_then(Claims::tenant_id).unwrap_or("");
         let oid = claims.and_then(Claims::object_id).unwrap_or("");
         let app = claims.and_then(Claims::client_id).unwrap_or("");
         if outcome == "allow" {
-            tracing::debug!(target: "tower_mfa::decision", outcome, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), "request allowed");
+            tracing::debug!(target: "tower_mfa::decision", outcome, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request allowed");
         } else {
-            tracing::info!(target: "tower_mfa::decision", outcome, reason = reason_code, kind, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), "request refused");
+            tracing::info!(target: "tower_mfa::decision", outcome, reason = reason_code, kind, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request refused");
         }
+    }
+
+    /// The audit event of one use of an exemption, at target
+    /// `tower_mfa::audit`: which exemption, why it exists, whom it let
+    /// through on which rule, and the MFA refusal it suppressed. Claim values
+    /// are escaped and capped; the token is never logged.
+    fn log_exemption(
+        &self,
+        exemption: &Exemption,
+        suppressed: Reason,
+        rule: &Rule,
+        claims: &Claims,
+    ) {
+        let expires = exemption
+            .expires
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        tracing::warn!(
+            target: "tower_mfa::audit",
+            exemption_id = %Escaped(&exemption.id),
+            reason = ?exemption.reason,
+            subject = exemption.subject.kind(),
+            expires,
+            suppressed = suppressed.as_str(),
+            rule = %rule.name,
+            tenant = %Escaped(claims.tenant_id().unwrap_or("")),
+            oid = %Escaped(claims.object_id().unwrap_or("")),
+            app_id = %Escaped(claims.client_id().unwrap_or("")),
+            "MFA check suppressed by an exemption"
+        );
     }
 }

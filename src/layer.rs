@@ -189,7 +189,8 @@ fn refuse<B, R>(
 ) -> Response<ResponseBody<B>> {
     guard.log_decision("deny", Some(reason), rule, claims);
     let headers: &HeaderMap = req.headers();
-    let facts = Facts::of(headers);
+    let mut facts = Facts::of(headers);
+    facts.cp1 = claims.is_some_and(|c| c.client_capabilities().iter().any(|cap| cap == "cp1"));
     let return_to = original_path_and_query(req);
     guard.answers.render(
         reason.kind(),

@@ -52,6 +52,12 @@
 //! - `axum` (default): extractors for [`Claims`] and [`Decision`], and rule
 //!   matching on the original URI under `Router::nest`.
 //! - `tonic`: accessors on `tonic::Request`.
+//! - `config-file`: configuration from a TOML file (module `config_file`):
+//!   `Builder::from_toml_str`, `Builder::from_toml_file` and
+//!   `Exemptions::from_toml_str` for reloading exemptions.
+//! - `cli`: the `tower-mfa inspect` command (`cargo install tower-mfa
+//!   --features cli`) and the `inspect` module behind it, which decodes a
+//!   token and explains what the layer would answer.
 //!
 //! Signatures are verified with `aws-lc-rs` (the backend of jsonwebtoken's
 //! `aws_lc_rs` feature) with keys parsed once, when the key set is loaded:
@@ -68,8 +74,12 @@ pub mod challenge;
 mod claims;
 pub mod clock;
 mod config;
+#[cfg(feature = "config-file")]
+pub mod config_file;
 pub mod error;
 mod guard;
+#[cfg(feature = "cli")]
+pub mod inspect;
 pub mod jwks;
 mod layer;
 mod log;
@@ -88,13 +98,14 @@ pub struct ReadmeDoctests;
 
 pub use body::ResponseBody;
 pub use cache::DEFAULT_CACHE_BYTES;
-pub use challenge::ChallengeStyle;
+pub use challenge::{ChallengeStyle, ClaimsChallenge};
 pub use claims::Claims;
 pub use config::{Builder, DEFAULT_MAX_TOKEN_LEN};
 pub use error::{ConfigError, Error, ErrorKind, Reason};
 pub use guard::Decision;
 pub use layer::{RequireMfa, RequireMfaLayer, ResponseFuture};
 pub use policy::caller::{AppOnly, Caller};
+pub use policy::exempt::{ExemptSubject, Exemption, Exemptions};
 pub use policy::mfa::{MfaPolicy, MfaProof};
 pub use policy::route::{Access, Mode, Rule};
 pub use token::jws::TypPolicy;

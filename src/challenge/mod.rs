@@ -18,6 +18,7 @@ use crate::error::ErrorKind;
 pub const MFA_REASON_PHRASE: &str = "Unauthorized - MFA required";
 
 mod grpc;
+#[cfg(feature = "tonic")]
 pub(crate) use grpc::status_details_bytes;
 pub use grpc::{GRPC_ERROR_DOMAIN, grpc_error_reason};
 
@@ -50,6 +51,36 @@ pub(crate) struct Answers {
     app_denied: HeaderValue,
     unavailable_status: StatusCode,
     step_up: Option<String>,
+    claims_challenge: Option<HeaderValue>,
+}
+
+/// Entra's claims challenge for clients that declare `cp1`: where to
+/// authenticate, and the authentication context to ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimsChallenge {
+    /// The authorization endpoint, e.g.
+    /// `https://login.microsoftonline.com/common/oauth2/authorize`.
+    pub authorization_uri: String,
+    /// The Conditional Access authentication context id (`acrs`) to require,
+    /// e.g. `c1`.
+    pub auth_context: String,
+}
+
+impl ClaimsChallenge {
+    /// `Bearer realm="", authorization_uri="…", error="insufficient_claims", claims="…"`
+    /// where `claims` is the base64 of
+    /// `{"access_token":{"acrs":{"essential":true,"value":"<auth_context>"}}}`.
+    fn render(&self) -> HeaderValue {
+        use base64::Engine;
+        let request = serde_json::json!({
+            "access_token": {"acrs": {"essential": true, "value": self.auth_context}}
+        });
+        let claims = base64::engine::general_purpose::STANDARD.encode(request.to_string());
+        header(&format!(
+            "Bearer realm=\"\", authorization_uri=\"{}\", error=\"insufficient_claims\", claims=\"{claims}\"",
+            quote(&self.authorization_uri)
+        ))
+    }
 }
 
 /// Facts about the request that shape the answer.
@@ -57,6 +88,9 @@ pub(crate) struct Answers {
 pub(crate) struct Facts {
     pub(crate) grpc: bool,
     pub(crate) html: bool,
+    /// The token says its client can answer a claims challenge (`xms_cc`
+    /// holds `cp1`).
+    pub(crate) cp1: bool,
 }
 
 impl Facts {
@@ -71,7 +105,11 @@ impl Facts {
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .any(accepts_html);
-        Self { grpc, html }
+        Self {
+            grpc,
+            html,
+            cp1: false,
+        }
     }
 }
 
@@ -133,6 +171,7 @@ impl Answers {
         style: &ChallengeStyle,
         unavailable_status: StatusCode,
         step_up: Option<String>,
+        claims_challenge: Option<&ClaimsChallenge>,
     ) -> Self {
         let missing = match realm {
             Some(realm) => header(&format!("Bearer realm=\"{}\"", quote(realm))),
@@ -174,6 +213,7 @@ impl Answers {
             )),
             unavailable_status,
             step_up,
+            claims_challenge: claims_challenge.map(ClaimsChallenge::render),
         }
     }
 
@@ -217,7 +257,10 @@ impl Answers {
                 Some(&self.invalid_token),
                 PROBLEM_INVALID_TOKEN,
             ),
-            ErrorKind::MfaRequired => (StatusCode::UNAUTHORIZED, Some(&self.mfa), PROBLEM_MFA),
+            ErrorKind::MfaRequired => match (&self.claims_challenge, facts.cp1) {
+                (Some(claims), true) => (StatusCode::UNAUTHORIZED, Some(claims), PROBLEM_MFA),
+                _ => (StatusCode::UNAUTHORIZED, Some(&self.mfa), PROBLEM_MFA),
+            },
             ErrorKind::InsufficientScope => {
                 let challenge = if app_denied {
                     &self.app_denied
@@ -257,7 +300,8 @@ impl Answers {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(RETRY_AFTER, HeaderValue::from(retry_after));
         }
-        if kind == ErrorKind::MfaRequired && self.mfa_reason_phrase {
+        let claims_challenge = facts.cp1 && self.claims_challenge.is_some();
+        if kind == ErrorKind::MfaRequired && self.mfa_reason_phrase && !claims_challenge {
             response
                 .extensions_mut()
                 .insert(hyper::ext::ReasonPhrase::from_static(

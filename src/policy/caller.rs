@@ -45,30 +45,62 @@ pub enum AppOnly {
 /// `azp` or `appid`). Everything else is a user.
 #[must_use]
 pub fn classify(claims: &Claims) -> Caller {
+    classify_explained(claims).0
+}
+
+/// [`classify`] with the rule that decided, as a short sentence (for
+/// `tower-mfa inspect`).
+pub(crate) fn classify_explained(claims: &Claims) -> (Caller, &'static str) {
     let r = claims.registered();
     match r.idtyp.as_deref() {
-        Some("app") => return Caller::App,
-        Some(_) => return Caller::User,
+        Some("app") => return (Caller::App, "`idtyp` is \"app\""),
+        Some(_) => return (Caller::User, "`idtyp` is present and not \"app\""),
         None => {}
     }
-    let user_auth =
-        r.amr.is_some() || r.auth_time.is_some() || r.acr.as_deref().is_some_and(|acr| acr != "0");
-    if user_auth {
-        return Caller::User;
+    if r.amr.is_some() {
+        return (
+            Caller::User,
+            "the token carries `amr` (user authentication)",
+        );
+    }
+    if r.auth_time.is_some() {
+        return (
+            Caller::User,
+            "the token carries `auth_time` (user authentication)",
+        );
+    }
+    if r.acr.as_deref().is_some_and(|acr| acr != "0") {
+        return (
+            Caller::User,
+            "the token carries an `acr` other than \"0\" (user authentication)",
+        );
     }
     let Some(sub) = r.sub.as_deref() else {
-        return Caller::User;
+        return (
+            Caller::User,
+            "no `sub`: unclear, treated as a user (fails closed)",
+        );
     };
-    let entra_app = r.scp.is_none() && r.oid.as_deref() == Some(sub);
+    if r.scp.is_none() && r.oid.as_deref() == Some(sub) {
+        return (
+            Caller::App,
+            "no `scp` and `oid` equals `sub` (Entra app-only)",
+        );
+    }
     let client_app = [r.client_id.as_deref(), r.azp.as_deref(), r.appid.as_deref()]
         .into_iter()
         .flatten()
         .any(|client| client == sub);
-    if entra_app || client_app {
-        Caller::App
-    } else {
-        Caller::User
+    if client_app {
+        return (
+            Caller::App,
+            "`sub` equals the client id (client credentials, RFC 9068)",
+        );
     }
+    (
+        Caller::User,
+        "no app-only rule applies: treated as a user (fails closed)",
+    )
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::claims::Claims;
 use crate::error::Reason;
+use crate::policy::caller::{AppOnly, Caller};
 
 /// The `amr` value that proves MFA.
 pub const MFA: &str = "mfa";
@@ -213,6 +214,25 @@ impl MfaPolicy {
 
     fn is_equivalent(&self, value: &str) -> bool {
         value != WIAORMFA && self.equivalents.iter().any(|e| e == value)
+    }
+}
+
+/// The MFA step of an `mfa` route (PRODUCT.md §3 step 8, before exemptions):
+/// app-only callers as `app_only` says, users through `policy`. Shared by the
+/// layer and `tower-mfa inspect`.
+pub(crate) fn check_mfa_route(
+    policy: &MfaPolicy,
+    app_only: AppOnly,
+    caller: Caller,
+    claims: &Claims,
+    now: f64,
+    leeway: f64,
+) -> Result<Option<MfaProof>, Reason> {
+    match (caller, app_only) {
+        (Caller::App, AppOnly::Allow) => Ok(None),
+        (Caller::App, AppOnly::Deny) => Err(Reason::AppOnlyDenied),
+        (Caller::App, AppOnly::RequireMfa) => Err(Reason::AppMustProveMfa),
+        (Caller::User, _) => policy.prove(claims, now, leeway).map(Some),
     }
 }
 

@@ -1,6 +1,7 @@
-//! The policy: route rules ([`route`]), caller classification ([`caller`]) and
-//! MFA proof ([`mfa`]).
+//! The policy: route rules ([`route`]), caller classification ([`caller`]),
+//! MFA proof ([`mfa`]) and exemptions from it ([`exempt`]).
 
 pub mod caller;
+pub mod exempt;
 pub mod mfa;
 pub mod route;

@@ -36,7 +36,7 @@ pub(crate) struct Jws<'t> {
 
 /// Header parameters that change how a JWS must be processed; we implement
 /// none of them, so their presence rejects the token (RFC 7515 §4.1.11).
-const REJECTED_HEADER_PARAMS: &[&str] = &[
+pub(crate) const REJECTED_HEADER_PARAMS: &[&str] = &[
     "crit", "zip", "cty", "b64", // JWE-only parameters: a JWE is not a JWS.
     "enc", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c",
 ];
@@ -64,10 +64,7 @@ pub(crate) fn parse(token: &str, max_len: usize, typ: TypPolicy) -> Result<Jws<'
     {
         return Err(Reason::MalformedToken);
     }
-    let header_json = URL_SAFE_NO_PAD
-        .decode(header)
-        .map_err(|_| Reason::MalformedToken)?;
-    let header_map = parse_object(&header_json).map_err(json_reason)?;
+    let header_map = decode_segment(header)?;
     let (alg, kid) = check_header(&header_map, typ)?;
     let signing_input = &token[..header.len() + 1 + payload.len()];
     Ok(Jws {
@@ -80,47 +77,80 @@ pub(crate) fn parse(token: &str, max_len: usize, typ: TypPolicy) -> Result<Jws<'
     })
 }
 
-fn json_reason(duplicate: bool) -> Reason {
-    if duplicate {
-        Reason::DuplicateMember
-    } else {
-        Reason::MalformedJson
-    }
+/// Decodes one base64url segment holding a strict JSON object (header or
+/// payload). Also used by `inspect` to show a token that fails the checks.
+pub(crate) fn decode_segment(segment: &str) -> Result<Map<String, Value>, Reason> {
+    let json = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| Reason::MalformedToken)?;
+    parse_object(&json).map_err(|duplicate| {
+        if duplicate {
+            Reason::DuplicateMember
+        } else {
+            Reason::MalformedJson
+        }
+    })
 }
 
 fn check_header(
     header: &Map<String, Value>,
     typ: TypPolicy,
 ) -> Result<(Algorithm, Box<str>), Reason> {
+    check_params(header)?;
+    let alg = check_alg(header)?;
+    check_typ(header, typ)?;
+    // `jku`, `x5u`, `jwk` and `x5c` are ignored: never fetched, never trusted.
+    let kid = check_kid(header)?;
+    Ok((alg, kid))
+}
+
+// The header checks one by one, in the order `parse` applies them (`inspect`
+// reports each of them).
+
+/// No `crit`, `zip`, `cty`, `b64` or JWE parameter.
+pub(crate) fn check_params(header: &Map<String, Value>) -> Result<(), Reason> {
     if REJECTED_HEADER_PARAMS
         .iter()
         .any(|p| header.contains_key(*p))
     {
         return Err(Reason::UnsupportedHeader);
     }
-    let alg = header
+    Ok(())
+}
+
+/// `alg` is a string naming a supported algorithm (case-sensitive).
+pub(crate) fn check_alg(header: &Map<String, Value>) -> Result<Algorithm, Reason> {
+    header
         .get("alg")
         .and_then(Value::as_str)
         .and_then(algorithm_from_name)
-        .ok_or(Reason::UnsupportedAlgorithm)?;
+        .ok_or(Reason::UnsupportedAlgorithm)
+}
+
+/// `typ` is absent or accepted by `typ`.
+pub(crate) fn check_typ(header: &Map<String, Value>, typ: TypPolicy) -> Result<(), Reason> {
     match (header.get("typ"), typ) {
-        (None, TypPolicy::Lenient) => {}
+        (None, TypPolicy::Lenient) => Ok(()),
         (Some(Value::String(t)), policy) => {
             let jwt_ok = policy == TypPolicy::Lenient && t.eq_ignore_ascii_case("JWT");
             let at_ok =
                 t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt");
-            if !(jwt_ok || at_ok) {
-                return Err(Reason::WrongType);
+            if jwt_ok || at_ok {
+                Ok(())
+            } else {
+                Err(Reason::WrongType)
             }
         }
-        _ => return Err(Reason::WrongType),
+        _ => Err(Reason::WrongType),
     }
-    // `jku`, `x5u`, `jwk` and `x5c` are ignored: never fetched, never trusted.
-    let kid = match header.get("kid") {
-        Some(Value::String(kid)) if !kid.is_empty() => kid.as_str().into(),
-        _ => return Err(Reason::MissingKeyId),
-    };
-    Ok((alg, kid))
+}
+
+/// `kid` is a non-empty string.
+pub(crate) fn check_kid(header: &Map<String, Value>) -> Result<Box<str>, Reason> {
+    match header.get("kid") {
+        Some(Value::String(kid)) if !kid.is_empty() => Ok(kid.as_str().into()),
+        _ => Err(Reason::MissingKeyId),
+    }
 }
 
 impl Jws<'_> {
@@ -146,9 +176,6 @@ impl Jws<'_> {
 
     /// Decodes the payload: call only after [`Jws::verify`] succeeded.
     pub(crate) fn payload(&self) -> Result<Map<String, Value>, Reason> {
-        let json = URL_SAFE_NO_PAD
-            .decode(self.payload)
-            .map_err(|_| Reason::MalformedToken)?;
-        parse_object(&json).map_err(json_reason)
+        decode_segment(self.payload)
     }
 }
