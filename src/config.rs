@@ -20,7 +20,7 @@ use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
 use crate::policy::mfa::MfaPolicy;
 use crate::policy::route::{Access, Rule};
-use crate::token::extract::Sources;
+use crate::token::extract::{Sources, TokenSource};
 use crate::token::jws::TypPolicy;
 use crate::token::validate::{IssuerMatch, TenantFilter, Validation};
 
@@ -295,6 +295,14 @@ impl Builder {
     /// both in the header and the cookie is a 400.
     pub fn token_cookie(mut self, name: impl Into<String>) -> Self {
         self.sources.cookie = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// Also reads tokens from a source of the application's own, such as a
+    /// WebSocket handshake (none by default). A token found in two places is
+    /// a 400.
+    pub fn token_source(mut self, source: impl TokenSource) -> Self {
+        self.sources.custom = Some(Arc::new(source));
         self
     }
 

@@ -118,11 +118,17 @@ impl Guard {
     }
 
     /// Runs every step that needs no network.
-    pub(crate) fn begin(&self, rule: &Rule, headers: &HeaderMap, now: SystemTime) -> Begin {
+    pub(crate) fn begin(
+        &self,
+        rule: &Rule,
+        uri: &Uri,
+        headers: &HeaderMap,
+        now: SystemTime,
+    ) -> Begin {
         if rule.access == Access::Public {
             return Begin::Pass(None);
         }
-        let token = match bearer_token(headers, &self.sources) {
+        let token = match bearer_token(headers, uri, &self.sources) {
             Ok(token) => token,
             Err(reason)
                 if reason.kind() == ErrorKind::MissingToken && rule.access == Access::Optional =>

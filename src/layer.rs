@@ -133,7 +133,7 @@ where
             let path = original_path(&req);
             guard.select(req.method(), path, req.uri(), req.headers())
         };
-        match guard.begin(rule, req.headers(), now) {
+        match guard.begin(rule, req.uri(), req.headers(), now) {
             Begin::Pass(found) => {
                 attach(&mut req, found);
                 let inner = self.inner.clone();

@@ -108,6 +108,7 @@ pub use policy::caller::{AppOnly, Caller};
 pub use policy::exempt::{ExemptSubject, Exemption, Exemptions};
 pub use policy::mfa::{MfaPolicy, MfaProof};
 pub use policy::route::{Access, Mode, Rule};
+pub use token::extract::TokenSource;
 pub use token::jws::TypPolicy;
 
 /// Entry points for the fuzz targets and property tests; not a stable API.

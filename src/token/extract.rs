@@ -1,18 +1,58 @@
 //! Finding the bearer token in a request (RFC 6750 §2.1).
 //!
 //! Only the `Authorization` header is read by default; a named cookie can be
-//! enabled for dashboards. Query strings and bodies are never read.
+//! enabled for dashboards, and a [`TokenSource`] plugged in for anything
+//! else. Query strings and bodies are never read unless such a source does.
 
-use http::HeaderMap;
+use std::fmt;
+use std::sync::Arc;
+
 use http::header::{AUTHORIZATION, COOKIE};
+use http::{HeaderMap, Uri};
 
 use crate::error::Reason;
 
+/// A place a bearer token may come from besides the `Authorization` header,
+/// such as a WebSocket handshake (browsers cannot set headers on it).
+///
+/// A token found both here and in another place is a `400 invalid_request`;
+/// the token must still match the RFC 6750 `b64token` grammar.
+///
+/// ```
+/// use http::{HeaderMap, Uri};
+/// use tower_mfa::TokenSource;
+///
+/// /// `Sec-WebSocket-Protocol: access_token, <token>`.
+/// struct WebSocketProtocol;
+///
+/// impl TokenSource for WebSocketProtocol {
+///     fn token<'r>(&self, headers: &'r HeaderMap, _uri: &'r Uri) -> Option<&'r str> {
+///         let value = headers.get("sec-websocket-protocol")?.to_str().ok()?;
+///         value.strip_prefix("access_token, ")
+///     }
+/// }
+/// ```
+pub trait TokenSource: Send + Sync + 'static {
+    /// The token this request carries in this place, if any.
+    fn token<'r>(&self, headers: &'r HeaderMap, uri: &'r Uri) -> Option<&'r str>;
+}
+
 /// Where tokens may come from, beyond the `Authorization` header.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Sources {
     /// A cookie name to read the token from (off by default).
     pub(crate) cookie: Option<Box<str>>,
+    /// A source of the application's own (none by default).
+    pub(crate) custom: Option<Arc<dyn TokenSource>>,
+}
+
+impl fmt::Debug for Sources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sources")
+            .field("cookie", &self.cookie)
+            .field("custom", &self.custom.is_some())
+            .finish()
+    }
 }
 
 /// The bearer token of a request.
@@ -24,6 +64,7 @@ pub(crate) struct Sources {
 /// cache (which only holds tokens that passed it).
 pub(crate) fn bearer_token<'h>(
     headers: &'h HeaderMap,
+    uri: &'h Uri,
     sources: &Sources,
 ) -> Result<&'h [u8], Reason> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
@@ -32,11 +73,22 @@ pub(crate) fn bearer_token<'h>(
         (Some(_), Some(_)) => return Err(Reason::DuplicateAuthorization),
         (Some(value), None) => split_bearer(value.as_bytes())?,
     };
-    let from_cookie = match &sources.cookie {
+    let mut from_elsewhere = match &sources.cookie {
         Some(name) => cookie_token(headers, name)?,
         None => None,
     };
-    match (from_header, from_cookie) {
+    if let Some(custom) = &sources.custom
+        && let Some(token) = custom.token(headers, uri)
+    {
+        if from_elsewhere.is_some() {
+            return Err(Reason::TokenSentTwice);
+        }
+        if !is_b64token(token.as_bytes()) {
+            return Err(Reason::MalformedBearer);
+        }
+        from_elsewhere = Some(token);
+    }
+    match (from_header, from_elsewhere) {
         (Some(_), Some(_)) => Err(Reason::TokenSentTwice),
         (Some(t), None) => Ok(t),
         (None, Some(t)) => Ok(t.as_bytes()),
