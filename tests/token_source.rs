@@ -57,7 +57,10 @@ async fn call(app: Router, headers: &[(&str, String)]) -> (StatusCode, String) {
 async fn the_source_is_read_only_when_plugged_in() {
     let token = mint::rsa_key().token(&mint::user_claims(&["pwd", "mfa"]));
     let protocol = ("sec-websocket-protocol", format!("access_token, {token}"));
-    assert_eq!(call(app(true), &[protocol.clone()]).await.0, StatusCode::OK);
+    assert_eq!(
+        call(app(true), std::slice::from_ref(&protocol)).await.0,
+        StatusCode::OK
+    );
     assert_eq!(
         call(app(false), &[protocol]).await,
         (StatusCode::UNAUTHORIZED, "Bearer".to_owned())
