@@ -140,11 +140,14 @@ impl Guard {
         if token.len() > self.max_token_len {
             return Begin::Refuse(Reason::TokenTooLarge, None);
         }
-        if let Some(cache) = &self.cache
-            && let Some(entry) = cache.get(token)
-            && let Some(begin) = self.begin_cached(cache, rule, token, &entry, now)
-        {
-            return begin;
+        if let Some(cache) = &self.cache {
+            if let Some(entry) = cache.get(token)
+                && let Some(begin) = self.begin_cached(cache, rule, token, &entry, now)
+            {
+                crate::metrics::token_cache(true);
+                return begin;
+            }
+            crate::metrics::token_cache(false);
         }
         // Not in the cache: check the grammar (`b64token` is ASCII).
         let Some(token) = is_b64token(token)
@@ -329,6 +332,7 @@ impl Guard {
         let exemption = Escaped(exemption.unwrap_or(""));
         let reason_code = reason.map_or("", Reason::as_str);
         let kind = reason.map_or("", |r| r.kind().as_str());
+        crate::metrics::decision(outcome, kind);
         let tid = claims.and_then(Claims::tenant_id).unwrap_or("");
         let oid = claims.and_then(Claims::object_id).unwrap_or("");
         let app = claims.and_then(Claims::client_id).unwrap_or("");

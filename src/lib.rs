@@ -52,6 +52,9 @@
 //! - `axum` (default): extractors for [`Claims`] and [`Decision`], and rule
 //!   matching on the original URI under `Router::nest`.
 //! - `tonic`: accessors on `tonic::Request`.
+//! - `metrics`: counters of decisions, key fetches and token-cache lookups
+//!   through the `metrics` facade (`tower_mfa_decisions_total{outcome,kind}`,
+//!   `tower_mfa_jwks_fetches_total{result}`, `tower_mfa_token_cache_total{result}`).
 //! - `config-file`: configuration from a TOML file (module `config_file`):
 //!   `Builder::from_toml_str`, `Builder::from_toml_file` and
 //!   `Exemptions::from_toml_str` for reloading exemptions.
@@ -83,6 +86,7 @@ pub mod inspect;
 pub mod jwks;
 mod layer;
 mod log;
+mod metrics;
 pub mod policy;
 mod token;
 

@@ -289,6 +289,7 @@ async fn run_refresh(inner: &Inner) {
     let result = fetch_keys(inner).await;
     let now = inner.clock.now();
     let previous = inner.snapshot.load_full();
+    crate::metrics::jwks_fetch(result.is_ok());
     let next = match result {
         Ok((keys, max_age)) => {
             let interval = max_age.map_or(inner.refresh.interval, |age| {
