@@ -16,6 +16,9 @@
 //   (any "name" or "name:mfa" works; accountId = name). Consent is granted in code.
 //   amr, acr and auth_time are copied into access tokens; refresh tokens are always issued and
 //   a refreshed access token keeps them.
+// - authorization code + PKCE for the confidential client "browser-demo" (secret
+//   "browser-demo-secret", client_secret_basic), redirect_uri http://127.0.0.1:ANY_PORT/callback:
+//   the browser demo. prompt=login with login_hint "alice:mfa" is its MFA step-up.
 // - POST /test/rotate?keep_old=true|false: a new Provider with a freshly generated key (new
 //   kid), keys [new, ...old] or [new], swapped in live. Replies {"kid":NEW,"kids":[...]}.
 // - discovery {issuer}/.well-known/openid-configuration, keys {issuer}/jwks.
@@ -35,6 +38,7 @@ const { generateKeyPair, exportJWK, calculateJwkThumbprint } = await import('jos
 const API_AUDIENCE = 'api://tower-mfa-tests';
 const API_SCOPE = 'customers.read';
 const REDIRECT_URI = 'http://127.0.0.1/cb';
+const BROWSER_DEMO_REDIRECT_URI = 'http://127.0.0.1/callback';
 
 // Every lifetime set explicitly (seconds).
 const TTL = {
@@ -180,6 +184,18 @@ function buildProvider(issuer, keys) {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         redirect_uris: [REDIRECT_URI],
+      },
+      {
+        // The browser demo (examples/browser_demo.rs, tests/browser.rs): a confidential client
+        // whose redirect URI is on loopback. As a native client, its loopback redirect URI
+        // matches on any port (RFC 8252 §7.3), so the demo may bind 127.0.0.1:0.
+        client_id: 'browser-demo',
+        client_secret: 'browser-demo-secret',
+        application_type: 'native',
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [BROWSER_DEMO_REDIRECT_URI],
       },
     ],
     scopes: ['openid', 'offline_access', API_SCOPE],
