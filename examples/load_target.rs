@@ -53,28 +53,53 @@ async fn serve(
     dir: &std::path::Path,
     addr: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
     let app = Router::new().route("/v1/customers", get(customers));
+    // The layer fetches its keys from this same server, as from an issuer;
+    // `/stats` (outside the layer) reports how many fetches it made.
+    let jwks: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("jwks.json"))?)?;
     let layer = |cache: u64| -> Result<RequireMfaLayer, Box<dyn std::error::Error>> {
-        let jwks = std::fs::read(dir.join("jwks.json"))?;
         Ok(RequireMfaLayer::builder()
             .issuer(ISSUER)
             .audience(AUDIENCE)
-            .static_jwks(&jwks)?
+            .jwks_url(format!("http://{local}/jwks"))
+            .allow_http_loopback(true)
             .token_cache_bytes(cache)
             .rule(Rule::mfa("/v1/**"))
             .build()?)
     };
+    let mut fetches: Option<RequireMfaLayer> = None;
     let app = match mode {
         "bare" => app,
         "noop" => app.layer(tower::util::MapRequestLayer::new(
             |req: axum::extract::Request| req,
         )),
-        "layer" => app.layer(layer(tower_mfa::DEFAULT_CACHE_BYTES)?),
-        "layer-nocache" => app.layer(layer(0)?),
+        "layer" | "layer-nocache" => {
+            let cache = if mode == "layer" {
+                tower_mfa::DEFAULT_CACHE_BYTES
+            } else {
+                0
+            };
+            let layer = layer(cache)?;
+            fetches = Some(layer.clone());
+            app.layer(layer)
+        }
         other => return Err(format!("unknown LOAD_MODE {other}").into()),
     };
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("{mode} listening on {}", listener.local_addr()?);
+    let app = app
+        .route(
+            "/jwks",
+            get(move || std::future::ready(axum::Json(jwks.clone()))),
+        )
+        .route(
+            "/stats",
+            get(move || {
+                let n = fetches.as_ref().map_or(0, RequireMfaLayer::key_fetches);
+                std::future::ready(format!("{{\"key_fetches\":{n}}}"))
+            }),
+        );
+    println!("{mode} listening on {local}");
     axum::serve(listener, app).await?;
     Ok(())
 }

@@ -72,6 +72,9 @@ run() { # mode cold(0/1) -> "rps p99"
   else
     out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/customers")
   fi
+  local stats
+  stats=$(curl -s "http://127.0.0.1:$PORT/stats" || true)
+  case "$1" in layer*) echo "$1 key fetches after the run: $stats" >> $DIR/fetches.log ;; esac
   stop
   if echo "$out" | grep -q "Non-2xx"; then echo "mode $1 answered non-2xx:" >&2; echo "$out" >&2; exit 1; fi
   local rps p99
@@ -80,6 +83,7 @@ run() { # mode cold(0/1) -> "rps p99"
   echo "$rps $p99"
 }
 
+: > $DIR/fetches.log
 modes="bare noop layer"
 [ -n "$PEER_BIN" ] && modes="$modes peer"
 declare -A sum
@@ -111,3 +115,6 @@ for mode in $modes bare-cold layer-cold; do
   ratio=$(awk -v a="${sum[$mode]}" -v b="${sum[$base]}" 'BEGIN {print a / b}')
   printf '%-12s %12.0f %9.3fx  %s\n' "$mode" "$mean" "$ratio" "${p99s[$mode]}"
 done
+echo
+echo "JWKS fetches per server run (the layer fetches its keys from the server it guards):"
+sort $DIR/fetches.log | uniq -c
