@@ -7,23 +7,25 @@
 //! - A hit still checks `exp`/`nbf`/`iat` against the layer's clock, and that
 //!   the signing key is still in the current key set; route rules and the MFA
 //!   policy run on every request.
-//! - Lock-free reads (papaya). The cache is bounded by a byte budget (an
-//!   estimate of each entry's memory from the token length): when an insert would pass it,
-//!   one thread sweeps expired entries, then evicts arbitrary ones down to
-//!   three quarters of the budget. A flood of distinct tokens costs sweeps,
-//!   never memory past the budget.
-//!
-//! - In front of the shared map, each thread remembers the last token it
+//! - Bounded by a byte budget (moka with a weigher: an estimate of each
+//!   entry's memory from its token length, measured against the process RSS
+//!   with benches/flood.rs); an entry expires with its token. A flood of
+//!   distinct tokens costs evictions, never memory past the budget.
+//! - In front of the shared cache, each thread remembers the last token it
 //!   found there (a byte comparison instead of hashing the whole token): a
 //!   client on a keep-alive connection sends the same token again and again.
-//!   It holds `Arc`s to one entry per thread and goes through the same checks.
+//!   The slot holds one entry per thread and goes through the same checks.
 //!
 //! One cache per layer: it is scoped to that layer's issuer, audiences and
 //! algorithms.
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::sync::Cache;
 
 use crate::claims::Claims;
 use crate::jwks::VerifyingKey;
@@ -31,22 +33,37 @@ use crate::jwks::VerifyingKey;
 /// Default byte budget of the cache: 64 MiB.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Longest an entry lives, whatever its token says (the maximum lifetime
+/// check bounds tokens already; this bounds a misconfigured one).
+const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// A verified token.
 pub(crate) struct Entry {
     pub(crate) claims: Claims,
     pub(crate) key: Arc<VerifyingKey>,
-    /// `exp` + leeway, seconds since the epoch: past it the entry is dead.
-    deadline: f64,
-    weight: u64,
+    token: Arc<[u8]>,
+    ttl: Duration,
+    weight: u32,
 }
 
-type Map = papaya::HashMap<Arc<[u8]>, Arc<Entry>, foldhash::fast::RandomState>;
+struct UntilExpiry;
+
+impl Expiry<Arc<[u8]>, Arc<Entry>> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &Arc<[u8]>,
+        entry: &Arc<Entry>,
+        _now: Instant,
+    ) -> Option<Duration> {
+        Some(entry.ttl)
+    }
+}
 
 /// Ids that tell caches apart in the per-thread slot.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The last token a thread found in a cache: (cache id, token, entry).
-type Last = Option<(u64, Arc<[u8]>, Arc<Entry>)>;
+/// The last entry a thread found in a cache, with that cache's id.
+type Last = Option<(u64, Arc<Entry>)>;
 
 thread_local! {
     static LAST: RefCell<Last> = const { RefCell::new(None) };
@@ -55,28 +72,27 @@ thread_local! {
 /// The cache of one layer.
 pub(crate) struct TokenCache {
     id: u64,
-    map: Map,
-    bytes: AtomicU64,
-    max_bytes: u64,
-    sweeping: AtomicBool,
+    inner: Cache<Arc<[u8]>, Arc<Entry>, foldhash::fast::RandomState>,
 }
 
 impl TokenCache {
     /// A cache holding at most about `max_bytes` of tokens and claims.
     pub(crate) fn new(max_bytes: u64) -> Self {
+        let inner = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_token: &Arc<[u8]>, entry: &Arc<Entry>| entry.weight)
+            .expire_after(UntilExpiry)
+            .build_with_hasher(foldhash::fast::RandomState::default());
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            map: papaya::HashMap::with_hasher(foldhash::fast::RandomState::default()),
-            bytes: AtomicU64::new(0),
-            max_bytes,
-            sweeping: AtomicBool::new(false),
+            inner,
         }
     }
 
     /// The entry for exactly this token.
     pub(crate) fn get(&self, token: &[u8]) -> Option<Arc<Entry>> {
         let last = LAST.with(|slot| match &*slot.borrow() {
-            Some((id, last, entry)) if *id == self.id && **last == *token => {
+            Some((id, entry)) if *id == self.id && *entry.token == *token => {
                 Some(Arc::clone(entry))
             }
             _ => None,
@@ -84,12 +100,8 @@ impl TokenCache {
         if last.is_some() {
             return last;
         }
-        let map = self.map.pin();
-        let (key, entry) = map.get_key_value(token)?;
-        let found = (Arc::clone(key), Arc::clone(entry));
-        drop(map);
-        let entry = Arc::clone(&found.1);
-        LAST.with(|slot| *slot.borrow_mut() = Some((self.id, found.0, found.1)));
+        let entry = self.inner.get(token)?;
+        LAST.with(|slot| *slot.borrow_mut() = Some((self.id, Arc::clone(&entry))));
         Some(entry)
     }
 
@@ -102,81 +114,41 @@ impl TokenCache {
         deadline: f64,
         now: f64,
     ) {
+        let left = deadline - now;
+        if left.is_nan() || left <= 0.0 {
+            return;
+        }
+        let ttl = Duration::try_from_secs_f64(left).map_or(MAX_TTL, |ttl| ttl.min(MAX_TTL));
         // The token, the parsed claims (a JSON map and the typed copies:
         // about four times the payload) and fixed overheads, as measured
         // with benches/flood.rs against the process RSS.
-        let weight = (token.len() as u64).saturating_mul(5).saturating_add(1024);
-        if weight > self.max_bytes / 4 {
-            return;
-        }
-        if self.bytes.load(Ordering::Relaxed).saturating_add(weight) > self.max_bytes {
-            self.sweep(now);
-            if self.bytes.load(Ordering::Relaxed).saturating_add(weight) > self.max_bytes {
-                return;
-            }
-        }
-        let entry = Arc::new(Entry {
+        let weight =
+            u32::try_from(token.len().saturating_mul(5).saturating_add(1280)).unwrap_or(u32::MAX);
+        let token: Arc<[u8]> = token.as_bytes().into();
+        let entry = Entry {
             claims,
             key,
-            deadline,
+            token: Arc::clone(&token),
+            ttl,
             weight,
-        });
-        let map = self.map.pin();
-        self.bytes.fetch_add(weight, Ordering::Relaxed);
-        if let Some(old) = map.insert(token.as_bytes().into(), entry) {
-            self.bytes.fetch_sub(old.weight, Ordering::Relaxed);
-        }
+        };
+        self.inner.insert(token, Arc::new(entry));
     }
 
     /// Forgets a token (its key left the key set, or it expired).
     pub(crate) fn remove(&self, token: &[u8]) {
         LAST.with(|slot| {
             let mut slot = slot.borrow_mut();
-            if matches!(&*slot, Some((id, last, _)) if *id == self.id && **last == *token) {
+            if matches!(&*slot, Some((id, entry)) if *id == self.id && *entry.token == *token) {
                 *slot = None;
             }
         });
-        if let Some(old) = self.map.pin().remove(token) {
-            self.bytes.fetch_sub(old.weight, Ordering::Relaxed);
-        }
+        self.inner.invalidate(token);
     }
 
-    /// Drops expired entries, then arbitrary ones until the cache holds at
-    /// most three quarters of its budget. One sweeper at a time; others skip.
-    fn sweep(&self, now: f64) {
-        if self.sweeping.swap(true, Ordering::Acquire) {
-            return;
-        }
-        let map = self.map.pin();
-        let target = self.max_bytes / 4 * 3;
-        let mut left = self.bytes.load(Ordering::Relaxed);
-        let mut doomed: Vec<Arc<[u8]>> = Vec::new();
-        for (token, entry) in map.iter() {
-            if entry.deadline <= now {
-                left = left.saturating_sub(entry.weight);
-                doomed.push(Arc::clone(token));
-            }
-        }
-        for (token, entry) in map.iter() {
-            if left <= target {
-                break;
-            }
-            if entry.deadline > now {
-                left = left.saturating_sub(entry.weight);
-                doomed.push(Arc::clone(token));
-            }
-        }
-        for token in &doomed {
-            if let Some(old) = map.remove(&**token) {
-                self.bytes.fetch_sub(old.weight, Ordering::Relaxed);
-            }
-        }
-        drop(map);
-        self.sweeping.store(false, Ordering::Release);
-    }
-
-    /// Entries and approximate bytes held.
+    /// Entries and approximate bytes held, after pending maintenance.
     pub(crate) fn stats(&self) -> (u64, u64) {
-        (self.map.len() as u64, self.bytes.load(Ordering::Relaxed))
+        self.inner.run_pending_tasks();
+        (self.inner.entry_count(), self.inner.weighted_size())
     }
 }
