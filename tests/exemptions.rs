@@ -415,26 +415,37 @@ impl<'a> MakeWriter<'a> for Buffer {
     }
 }
 
-fn capture() -> (Buffer, tracing::subscriber::DefaultGuard) {
-    let buffer = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(buffer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    (buffer, guard)
+/// The log of the whole test binary. One global subscriber: per-thread
+/// default subscribers race with tracing's per-callsite interest cache when
+/// tests run in parallel, and an event can then go unrecorded. Tests tell
+/// their lines apart by their exemption ids, which no other test uses.
+fn capture() -> Buffer {
+    static BUFFER: std::sync::OnceLock<Buffer> = std::sync::OnceLock::new();
+    BUFFER
+        .get_or_init(|| {
+            let buffer = Buffer::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(buffer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+            buffer
+        })
+        .clone()
 }
 
-fn audit_lines(log: &str) -> Vec<&str> {
+/// The audit lines of one exemption.
+fn audit_lines<'l>(log: &'l str, id: &str) -> Vec<&'l str> {
+    let id = format!("exemption_id={id}");
     log.lines()
-        .filter(|l| l.contains(" tower_mfa::audit: "))
+        .filter(|l| l.contains(" tower_mfa::audit: ") && l.contains(&id))
         .collect()
 }
 
 #[tokio::test]
 async fn every_use_is_audited_and_the_log_holds_no_token() {
-    let (buffer, _guard) = capture();
+    let buffer = capture();
     let clock = clock();
     let set = Exemptions::new(vec![Exemption::user(
         "EXC-2025-014",
@@ -459,7 +470,7 @@ async fn every_use_is_audited_and_the_log_holds_no_token() {
         .assert_invalid_token();
 
     let log = buffer.text();
-    let audit = audit_lines(&log);
+    let audit = audit_lines(&log, "EXC-2025-014");
     assert_eq!(audit.len(), 2, "one audit event per use:\n{log}");
     for line in &audit {
         assert!(line.contains("WARN"), "{line}");
@@ -493,7 +504,7 @@ async fn every_use_is_audited_and_the_log_holds_no_token() {
 
 #[tokio::test]
 async fn audited_claim_values_are_escaped() {
-    let (buffer, _guard) = capture();
+    let buffer = capture();
     let clock = clock();
     let hostile_oid = "o\r\nFAKE tower_mfa::audit exemption_id=FORGED";
     let set = Exemptions::new(vec![Exemption::user(
@@ -511,7 +522,7 @@ async fn audited_claim_values_are_escaped() {
         "EXC-E",
     );
     let log = buffer.text();
-    let audit = audit_lines(&log);
+    let audit = audit_lines(&log, "EXC-E");
     assert_eq!(audit.len(), 1, "{log}");
     assert!(audit[0].contains("oid=o\\r\\nFAKE"), "{}", audit[0]);
     assert!(audit[0].contains("reason=\"line\\nbreak\""), "{}", audit[0]);
