@@ -3,11 +3,9 @@
 //! cases with their exact expected answer, and an "attacker" listener that
 //! counts every connection it receives.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
@@ -17,7 +15,7 @@ use aws_lc_rs::signature::{
     RsaEncoding, RsaKeyPair, RsaPublicKeyComponents,
 };
 use axum::body::Body;
-use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use serde_json::{Value, json};
 use tower::{Layer, ServiceExt};
 use tower_mfa::{RequireMfaLayer, Rule};
@@ -134,32 +132,8 @@ impl Case {
     }
 }
 
-/// An inner service that counts its calls.
-#[derive(Clone, Default)]
-pub struct Inner {
-    pub calls: Arc<AtomicUsize>,
-}
-
-impl Inner {
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-}
-
-impl tower::Service<Request<Body>> for Inner {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Response<Body>, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _req: Request<Body>) -> Self::Future {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        std::future::ready(Ok(Response::new(Body::from("inner"))))
-    }
-}
+/// The counting inner service of the other integration tests.
+pub use crate::shared::Inner;
 
 /// What a request was answered with.
 #[derive(Debug)]

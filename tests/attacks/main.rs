@@ -11,6 +11,8 @@
 
 #[path = "../support/mint.rs"]
 mod mint;
+#[path = "../support/harness.rs"]
+mod shared;
 
 mod algorithm;
 mod claims;
