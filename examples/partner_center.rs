@@ -37,6 +37,9 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tower_mfa::{Claims, Decision, RequireMfaLayer, Rule};
 
+#[path = "support/env_issuer.rs"]
+mod env_issuer;
+
 const DEV_AUDIENCE: &str = "api://tower-mfa-demo";
 const DEV_TENANT: &str = "df845f1a-7b35-40a2-ba78-6481de91f8ae";
 
@@ -56,37 +59,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
 
-    let external = std::env::var("TOWER_MFA_ISSUER").ok();
-    let (builder, dev) = match external {
-        Some(issuer) => {
-            let audience = std::env::var("TOWER_MFA_AUDIENCE")
-                .map_err(|_| "TOWER_MFA_AUDIENCE is required with TOWER_MFA_ISSUER")?;
-            let builder = RequireMfaLayer::builder()
-                .issuer(issuer.clone())
-                .audience(audience)
-                .allow_http_loopback(true);
-            let builder = if let Ok(jwks) = std::env::var("TOWER_MFA_JWKS_URL") {
-                builder.jwks_url(jwks)
-            } else if let Ok(discovery) = std::env::var("TOWER_MFA_DISCOVERY_URL") {
-                builder.discovery_url(discovery)
-            } else {
-                return Err("set TOWER_MFA_JWKS_URL or TOWER_MFA_DISCOVERY_URL".into());
-            };
-            println!("trusting issuer {issuer}");
-            (builder, None)
-        }
-        None => {
-            let issuer = DevIssuer::new(format!("{base}/dev-issuer"))?;
-            let builder = RequireMfaLayer::builder()
-                .issuer(issuer.issuer.clone())
-                .audience(DEV_AUDIENCE)
-                .jwks_url(format!("{base}/dev-issuer/jwks"))
-                .allow_http_loopback(true)
-                .step_up_url(format!("{base}/dev-issuer/step-up"))
-                .rule(Rule::public("/dev-issuer/**"));
-            (builder, Some(Arc::new(issuer)))
-        }
-    };
+    let (builder, dev) =
+        match env_issuer::from_env().map_err(|e| e as Box<dyn std::error::Error>)? {
+            Some(builder) => (builder, None),
+            None => {
+                let issuer = DevIssuer::new(format!("{base}/dev-issuer"))?;
+                let builder = RequireMfaLayer::builder()
+                    .issuer(issuer.issuer.clone())
+                    .audience(DEV_AUDIENCE)
+                    .jwks_url(format!("{base}/dev-issuer/jwks"))
+                    .allow_http_loopback(true)
+                    .step_up_url(format!("{base}/dev-issuer/step-up"))
+                    .rule(Rule::public("/dev-issuer/**"));
+                (builder, Some(Arc::new(issuer)))
+            }
+        };
 
     let mfa = builder
         .rule(Rule::public("/healthz"))

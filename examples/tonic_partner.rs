@@ -19,6 +19,8 @@
 //! `TOWER_MFA_JWKS_URL` (or `TOWER_MFA_DISCOVERY_URL`). `TOWER_MFA_GRPC_ADDR`
 //! sets the listen address (default 127.0.0.1:50051).
 
+#[path = "support/env_issuer.rs"]
+mod env_issuer;
 #[path = "support/partner_v1.rs"]
 mod partner_v1;
 
@@ -63,25 +65,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         addr
     };
 
-    let (builder, dev) = match std::env::var("TOWER_MFA_ISSUER") {
-        Ok(issuer) => {
-            let audience = std::env::var("TOWER_MFA_AUDIENCE")
-                .map_err(|_| "TOWER_MFA_AUDIENCE is required with TOWER_MFA_ISSUER")?;
-            let builder = RequireMfaLayer::builder()
-                .issuer(issuer.clone())
-                .audience(audience)
-                .allow_http_loopback(true);
-            let builder = if let Ok(jwks) = std::env::var("TOWER_MFA_JWKS_URL") {
-                builder.jwks_url(jwks)
-            } else if let Ok(discovery) = std::env::var("TOWER_MFA_DISCOVERY_URL") {
-                builder.discovery_url(discovery)
-            } else {
-                return Err("set TOWER_MFA_JWKS_URL or TOWER_MFA_DISCOVERY_URL".into());
-            };
-            println!("trusting issuer {issuer}");
-            (builder, None)
-        }
-        Err(_) => {
+    let (builder, dev) = match env_issuer::from_env()? {
+        Some(builder) => (builder, None),
+        None => {
             let dev = DevIssuer::new()?;
             let builder = RequireMfaLayer::builder()
                 .issuer(DEV_ISSUER)
