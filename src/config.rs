@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::StatusCode;
 use url::Url;
 
 use crate::cache::{DEFAULT_CACHE_BYTES, TokenCache};
-use crate::challenge::{Answers, ChallengeStyle, ClaimsChallenge, scope_challenge};
+use crate::challenge::{
+    Answers, ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus, scope_challenge,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::guard::Guard;
@@ -74,7 +75,7 @@ pub struct Builder {
     sources: Sources,
     realm: Option<String>,
     style: ChallengeStyle,
-    unavailable_status: StatusCode,
+    unavailable_status: KeysUnavailableStatus,
     step_up: Option<String>,
     claims_challenge: Option<ClaimsChallenge>,
     tenants: TenantFilter,
@@ -116,7 +117,7 @@ impl Builder {
             sources: Sources::default(),
             realm: None,
             style: ChallengeStyle::PartnerCenter,
-            unavailable_status: StatusCode::SERVICE_UNAVAILABLE,
+            unavailable_status: KeysUnavailableStatus::ServiceUnavailable,
             step_up: None,
             claims_challenge: None,
             tenants: TenantFilter::default(),
@@ -318,9 +319,9 @@ impl Builder {
         self
     }
 
-    /// Status for an unknown `kid` while the key endpoint fails: 503 (default,
-    /// with `Retry-After`) or 401.
-    pub fn keys_unavailable_status(mut self, status: StatusCode) -> Self {
+    /// The answer to an unknown `kid` while the key endpoint fails: 503
+    /// with `Retry-After` (default) or 401 `invalid_token`.
+    pub fn keys_unavailable_status(mut self, status: KeysUnavailableStatus) -> Self {
         self.unavailable_status = status;
         self
     }

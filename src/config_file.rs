@@ -103,7 +103,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use http::Method;
 use serde::Deserialize;
@@ -115,7 +115,9 @@ use crate::error::ConfigError;
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::{ExemptSubject, Exemption, Exemptions};
 use crate::policy::mfa::MfaPolicy;
-use crate::policy::route::{Access, Pattern, Rule};
+use crate::policy::pattern::Pattern;
+use crate::policy::route::{Access, Rule};
+use crate::time::DateTime;
 
 /// The whole file. Every key is optional.
 #[derive(Deserialize, Default)]
@@ -263,18 +265,6 @@ impl<'de> Deserialize<'de> for Instant {
     }
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 fn to_system_time(dt: &Datetime) -> Result<SystemTime, String> {
     let (Some(date), Some(time), Some(offset)) = (dt.date, dt.time, dt.offset) else {
         return Err(format!(
@@ -285,18 +275,18 @@ fn to_system_time(dt: &Datetime) -> Result<SystemTime, String> {
         Offset::Z => 0,
         Offset::Custom { minutes } => i64::from(minutes),
     };
-    let days = days_from_civil(
-        i64::from(date.year),
-        i64::from(date.month),
-        i64::from(date.day),
-    );
-    let secs = days * 86_400
-        + i64::from(time.hour) * 3600
-        + i64::from(time.minute) * 60
-        + i64::from(time.second.unwrap_or(0))
-        - offset_minutes * 60;
-    let secs = u64::try_from(secs).map_err(|_| format!("{dt} is before 1970"))?;
-    Ok(UNIX_EPOCH + Duration::new(secs, time.nanosecond.unwrap_or(0)))
+    DateTime {
+        year: i64::from(date.year),
+        month: i64::from(date.month),
+        day: i64::from(date.day),
+        hour: i64::from(time.hour),
+        minute: i64::from(time.minute),
+        second: i64::from(time.second.unwrap_or(0)),
+        nanosecond: time.nanosecond.unwrap_or(0),
+        offset_minutes,
+    }
+    .to_system_time()
+    .ok_or_else(|| format!("{dt} is before 1970"))
 }
 
 fn parse(text: &str, origin: &str) -> Result<FileConfig, ConfigError> {
@@ -533,6 +523,8 @@ impl Exemptions {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     fn instant(s: &str) -> Result<SystemTime, String> {

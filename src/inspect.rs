@@ -33,8 +33,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 
+use crate::challenge::{self, KeysUnavailableStatus};
 use crate::claims::Claims;
-use crate::clock::unix_seconds;
 use crate::config::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN};
 use crate::error::{ErrorKind, Reason};
 use crate::jwks::KeySet;
@@ -42,6 +42,7 @@ use crate::jwks::SUPPORTED_ALGORITHMS;
 use crate::jwks::fetch::{self, FetchPolicy};
 use crate::policy::caller::{AppOnly, Caller, classify_explained};
 use crate::policy::mfa::{MfaPolicy, MfaProof, check_mfa_route};
+use crate::time::{rfc3339, unix_seconds};
 use crate::token::extract::is_b64token;
 use crate::token::jws::{self, REJECTED_HEADER_PARAMS, TypPolicy};
 use crate::token::validate::{IssuerMatch, TenantFilter, Validation, check_times, validate};
@@ -185,13 +186,13 @@ impl Verdict {
             return "would pass".to_owned();
         };
         let code = reason.as_str();
-        match reason.kind() {
-            ErrorKind::MfaRequired => format!("401 Unauthorized - MFA required ({code})"),
-            ErrorKind::InvalidToken => format!("401 invalid_token: {reason} ({code})"),
-            ErrorKind::InvalidRequest => format!("400 invalid_request: {reason} ({code})"),
-            ErrorKind::InsufficientScope => format!("403 insufficient_scope: {reason} ({code})"),
-            ErrorKind::KeysUnavailable => format!("503 Service Unavailable: {reason} ({code})"),
-            ErrorKind::MissingToken => format!("401 Bearer challenge: {reason} ({code})"),
+        let (kind, keys) = (reason.kind(), KeysUnavailableStatus::default());
+        let status = challenge::status(kind, keys).as_u16();
+        let label = challenge::label(kind, keys);
+        if kind == ErrorKind::MfaRequired {
+            format!("{status} {label} ({code})")
+        } else {
+            format!("{status} {label}: {reason} ({code})")
         }
     }
 
@@ -553,32 +554,6 @@ fn span(seconds: f64) -> String {
     }
 }
 
-/// `2025-05-01T12:00:00Z` (proleptic Gregorian, UTC).
-fn utc(seconds: f64) -> String {
-    if !seconds.is_finite() || seconds.abs() > 1e13 {
-        return format!("{seconds}");
-    }
-    #[allow(clippy::cast_possible_truncation)]
-    let secs = seconds.floor() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 fn relative(at: f64, now: f64) -> String {
     if at > now {
         format!("in {}", span(at - now))
@@ -671,21 +646,26 @@ impl fmt::Display for Report {
                     writeln!(
                         f,
                         "expiry:    exp {} (expires {})",
-                        utc(exp),
+                        rfc3339(exp),
                         relative(exp, t.now)
                     )?;
                 }
                 Some(exp) => writeln!(
                     f,
                     "expiry:    exp {} (expired {} ago)",
-                    utc(exp),
+                    rfc3339(exp),
                     span(t.now - exp)
                 )?,
                 None => writeln!(f, "expiry:    no exp (required)")?,
             }
             for (name, at) in [("nbf", t.nbf), ("iat", t.iat), ("auth_time", t.auth_time)] {
                 if let Some(at) = at {
-                    writeln!(f, "           {name} {} ({})", utc(at), relative(at, t.now))?;
+                    writeln!(
+                        f,
+                        "           {name} {} ({})",
+                        rfc3339(at),
+                        relative(at, t.now)
+                    )?;
                 }
             }
             writeln!(
@@ -750,9 +730,9 @@ mod tests {
         assert_eq!(span(2.0 * 3600.0 + 10.0), "2 h");
         assert_eq!(span(45.0), "45 s");
         assert_eq!(span(3.0 * 86400.0), "3 d");
-        assert_eq!(utc(0.0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(1_700_000_000.0), "2023-11-14T22:13:20Z");
-        assert_eq!(utc(951_782_400.0), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000.0), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400.0), "2000-02-29T00:00:00Z");
     }
 
     #[test]

@@ -88,6 +88,7 @@ mod layer;
 mod log;
 mod metrics;
 pub mod policy;
+mod time;
 mod token;
 
 #[cfg(feature = "axum")]
@@ -102,7 +103,7 @@ pub struct ReadmeDoctests;
 
 pub use body::ResponseBody;
 pub use cache::DEFAULT_CACHE_BYTES;
-pub use challenge::{ChallengeStyle, ClaimsChallenge};
+pub use challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
 pub use claims::Claims;
 pub use config::{Builder, DEFAULT_MAX_TOKEN_LEN};
 pub use error::{ConfigError, Error, ErrorKind, Reason};
@@ -148,7 +149,7 @@ pub mod __fuzz {
     /// Parses a route pattern and matches a path against it.
     #[must_use]
     pub fn match_route(pattern: &str, path: &str) -> Option<bool> {
-        crate::policy::route::Pattern::parse(pattern)
+        crate::policy::pattern::Pattern::parse(pattern)
             .ok()
             .map(|p| p.matches(path))
     }

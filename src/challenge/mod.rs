@@ -18,9 +18,12 @@ use crate::error::ErrorKind;
 pub const MFA_REASON_PHRASE: &str = "Unauthorized - MFA required";
 
 mod grpc;
+mod status;
 #[cfg(feature = "tonic")]
 pub(crate) use grpc::status_details_bytes;
 pub use grpc::{GRPC_ERROR_DOMAIN, grpc_error_reason};
+pub use status::KeysUnavailableStatus;
+pub(crate) use status::{label, status};
 
 /// How a missing-MFA refusal is answered to API clients.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -49,7 +52,7 @@ pub(crate) struct Answers {
     mfa: HeaderValue,
     mfa_reason_phrase: bool,
     app_denied: HeaderValue,
-    unavailable_status: StatusCode,
+    unavailable_status: KeysUnavailableStatus,
     step_up: Option<String>,
     claims_challenge: Option<HeaderValue>,
 }
@@ -169,7 +172,7 @@ impl Answers {
     pub(crate) fn new(
         realm: Option<&str>,
         style: &ChallengeStyle,
-        unavailable_status: StatusCode,
+        unavailable_status: KeysUnavailableStatus,
         step_up: Option<String>,
         claims_challenge: Option<&ClaimsChallenge>,
     ) -> Self {
@@ -230,36 +233,18 @@ impl Answers {
         return_to: &str,
         retry_after: u64,
     ) -> Response<ResponseBody<B>> {
-        let (status, challenge, body): (StatusCode, Option<&HeaderValue>, &'static str) = match kind
-        {
-            ErrorKind::MissingToken => (
-                StatusCode::UNAUTHORIZED,
-                Some(&self.missing),
-                PROBLEM_MISSING,
-            ),
-            ErrorKind::InvalidRequest => (
-                StatusCode::BAD_REQUEST,
-                Some(&self.invalid_request),
-                PROBLEM_INVALID_REQUEST,
-            ),
-            ErrorKind::InvalidToken => (
-                StatusCode::UNAUTHORIZED,
-                Some(&self.invalid_token),
-                PROBLEM_INVALID_TOKEN,
-            ),
-            ErrorKind::KeysUnavailable
-                if self.unavailable_status == StatusCode::SERVICE_UNAVAILABLE =>
-            {
-                (StatusCode::SERVICE_UNAVAILABLE, None, PROBLEM_UNAVAILABLE)
+        let status = status(kind, self.unavailable_status);
+        let (challenge, body): (Option<&HeaderValue>, &'static str) = match kind {
+            ErrorKind::MissingToken => (Some(&self.missing), PROBLEM_MISSING),
+            ErrorKind::InvalidRequest => (Some(&self.invalid_request), PROBLEM_INVALID_REQUEST),
+            ErrorKind::InvalidToken => (Some(&self.invalid_token), PROBLEM_INVALID_TOKEN),
+            ErrorKind::KeysUnavailable if status == StatusCode::SERVICE_UNAVAILABLE => {
+                (None, PROBLEM_UNAVAILABLE)
             }
-            ErrorKind::KeysUnavailable => (
-                StatusCode::UNAUTHORIZED,
-                Some(&self.invalid_token),
-                PROBLEM_INVALID_TOKEN,
-            ),
+            ErrorKind::KeysUnavailable => (Some(&self.invalid_token), PROBLEM_INVALID_TOKEN),
             ErrorKind::MfaRequired => match (&self.claims_challenge, facts.cp1) {
-                (Some(claims), true) => (StatusCode::UNAUTHORIZED, Some(claims), PROBLEM_MFA),
-                _ => (StatusCode::UNAUTHORIZED, Some(&self.mfa), PROBLEM_MFA),
+                (Some(claims), true) => (Some(claims), PROBLEM_MFA),
+                _ => (Some(&self.mfa), PROBLEM_MFA),
             },
             ErrorKind::InsufficientScope => {
                 let challenge = if app_denied {
@@ -267,7 +252,7 @@ impl Answers {
                 } else {
                     scope.unwrap_or(&self.app_denied)
                 };
-                (StatusCode::FORBIDDEN, Some(challenge), PROBLEM_SCOPE)
+                (Some(challenge), PROBLEM_SCOPE)
             }
         };
 

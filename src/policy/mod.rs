@@ -4,4 +4,5 @@
 pub mod caller;
 pub mod exempt;
 pub mod mfa;
+pub(crate) mod pattern;
 pub mod route;
