@@ -11,7 +11,7 @@ use crate::challenge::{
     Answers, ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus, scope_challenge,
 };
 use crate::clock::{Clock, SystemClock};
-use crate::error::ConfigError;
+use crate::config_error::ConfigError;
 use crate::guard::Guard;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::{self, FetchPolicy};
@@ -172,7 +172,11 @@ impl Builder {
     /// When the document is not a JWK Set.
     pub fn static_jwks(self, jwks_json: &[u8]) -> Result<Self, ConfigError> {
         let keys = KeySet::parse(jwks_json).map_err(|_| {
-            ConfigError::new("the static JWK Set is not a JSON object with a `keys` array")
+            ConfigError::invalid(
+                "static_jwks",
+                format!("{} bytes", jwks_json.len()),
+                "the document is not a JSON object with a `keys` array",
+            )
         })?;
         Ok(self.static_keys(keys))
     }
@@ -392,9 +396,11 @@ impl Builder {
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
         let issuer = self
             .issuer
-            .ok_or_else(|| ConfigError::new("an issuer is required"))?;
+            .ok_or(ConfigError::Missing { setting: "issuer" })?;
         if self.audiences.is_empty() {
-            return Err(ConfigError::new("at least one audience is required"));
+            return Err(ConfigError::Missing {
+                setting: "audience",
+            });
         }
         if let ChallengeStyle::Rfc9470 {
             acr_values,
@@ -402,54 +408,78 @@ impl Builder {
         } = &self.style
             && acr_values.as_deref().is_none_or(str::is_empty)
         {
-            return Err(ConfigError::new(
+            return Err(ConfigError::invalid(
+                "challenge_style",
+                format!("{:?}", self.style),
                 "the RFC 9470 challenge needs acr_values, max_age or both",
             ));
         }
+        if let Some(url) = &self.step_up {
+            crate::challenge::check_step_up(url).map_err(|problem| {
+                ConfigError::invalid("step_up_url", url, format!("{url:?} {problem}"))
+            })?;
+        }
         let issuer_match = IssuerMatch::new(&issuer);
-        let parse_url = |url: &str| -> Result<Url, ConfigError> {
-            let parsed =
-                Url::parse(url).map_err(|_| ConfigError::new(format!("invalid URL {url:?}")))?;
-            fetch::check_url(&parsed, self.fetch.allow_http_loopback).map_err(|_| {
-                ConfigError::new(format!(
-                    "{url:?} must be https (http only on loopback, when allowed)"
-                ))
+        let allow_http_loopback = self.fetch.allow_http_loopback;
+        let parse_url = |setting: &str, url: &str| -> Result<Url, ConfigError> {
+            let parsed = Url::parse(url)
+                .map_err(|_| ConfigError::invalid(setting, url, format!("{url:?} is not a URL")))?;
+            fetch::check_url(&parsed, allow_http_loopback).map_err(|_| {
+                ConfigError::invalid(
+                    setting,
+                    url,
+                    format!("{url:?} must be https (http only on loopback, when allowed)"),
+                )
             })?;
             Ok(parsed)
         };
         let (source, static_keys) = match self.keys {
-            KeySource::None => {
-                return Err(ConfigError::new(
-                    "a key source is required: jwks_url, discovery_url or static keys",
-                ));
-            }
+            KeySource::None => return Err(ConfigError::Missing { setting: "keys" }),
             KeySource::Static(keys) => (Source::Static, keys),
-            KeySource::Jwks(url) => (Source::Jwks(parse_url(&url)?), KeySet::default()),
-            KeySource::Discovery(url) => (Source::Discovery(parse_url(&url)?), KeySet::default()),
+            KeySource::Jwks(url) => (
+                Source::Jwks(parse_url("jwks_url", &url)?),
+                KeySet::default(),
+            ),
+            KeySource::Discovery(url) => (
+                Source::Discovery(parse_url("discovery_url", &url)?),
+                KeySet::default(),
+            ),
             KeySource::DiscoverFromIssuer => {
                 if issuer_match.exact().is_none() {
-                    return Err(ConfigError::new(
+                    return Err(ConfigError::invalid(
+                        "issuer",
+                        issuer,
                         "discovery from a {tenantid} template issuer is ambiguous: use discovery_url or jwks_url",
                     ));
                 }
                 let base = issuer.trim_end_matches('/');
                 let url = format!("{base}/.well-known/openid-configuration");
-                (Source::Discovery(parse_url(&url)?), KeySet::default())
+                (
+                    Source::Discovery(parse_url("issuer", &url)?),
+                    KeySet::default(),
+                )
             }
         };
         let mut rules = self.rules;
-        for rule in &mut rules {
-            if let Some(e) = rule.config_error() {
-                return Err(ConfigError::new(e.to_owned()));
+        for (i, rule) in rules.iter_mut().enumerate() {
+            if let Some((pattern, problem)) = rule.config_error() {
+                return Err(ConfigError::invalid(
+                    format!("rules[{i}].pattern"),
+                    pattern,
+                    format!("{pattern:?} is not a route pattern: {problem}"),
+                ));
             }
             if !rule.scopes.is_empty() || !rule.roles.is_empty() {
                 let wanted: Vec<String> = rule.scopes.iter().chain(&rule.roles).cloned().collect();
                 rule.scope_challenge = Some(scope_challenge(&wanted));
             }
         }
-        let client = self
-            .client
-            .unwrap_or_else(|| fetch::default_client(&self.fetch));
+        let client = match self.client {
+            Some(client) => client,
+            None => fetch::default_client(&self.fetch).map_err(|e| ConfigError::HttpClient {
+                reason: e.to_string(),
+            })?,
+        };
         let keys = KeyStore::new(
             source,
             static_keys,

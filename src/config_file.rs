@@ -111,7 +111,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::value::{Datetime, Offset};
 
 use crate::config::Builder;
-use crate::error::ConfigError;
+use crate::config_error::ConfigError;
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::{ExemptSubject, Exemption, Exemptions};
 use crate::policy::mfa::MfaPolicy;
@@ -289,60 +289,95 @@ fn to_system_time(dt: &Datetime) -> Result<SystemTime, String> {
     .ok_or_else(|| format!("{dt} is before 1970"))
 }
 
-fn parse(text: &str, origin: &str) -> Result<FileConfig, ConfigError> {
-    toml::from_str(text).map_err(|e| ConfigError::new(format!("{origin}{e}")))
+fn parse(text: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map_or((None, None), |span| {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            (Some(line), Some(column))
+        });
+        ConfigError::Toml {
+            line,
+            column,
+            message: e.to_string(),
+        }
+    })
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
-fn exemptions(list: Vec<ExemptionFile>, origin: &str) -> Result<Vec<Exemption>, ConfigError> {
+/// A file's text, parsed and passed to `then`; every error names the file.
+fn from_file<T>(
+    path: &Path,
+    then: impl FnOnce(FileConfig) -> Result<T, ConfigError>,
+) -> Result<T, ConfigError> {
+    let text = read(path)?;
+    parse(&text).and_then(then).map_err(|e| e.in_file(path))
+}
+
+fn exemptions(list: Vec<ExemptionFile>) -> Result<Vec<Exemption>, ConfigError> {
     let mut ids = HashSet::new();
     let mut out = Vec::with_capacity(list.len());
     for (i, e) in list.into_iter().enumerate() {
-        let at = |msg: String| ConfigError::new(format!("{origin}exemptions[{i}]: {msg}"));
+        let at = |field: &str, value: &str, problem: String| {
+            let setting = if field.is_empty() {
+                format!("exemptions[{i}]")
+            } else {
+                format!("exemptions[{i}].{field}")
+            };
+            ConfigError::invalid(setting, value, problem)
+        };
         if e.id.trim().is_empty() {
-            return Err(at("`id` must not be empty".into()));
+            return Err(at("id", &e.id, "`id` must not be empty".into()));
         }
         if !ids.insert(e.id.clone()) {
-            return Err(at(format!("duplicate id {:?}", e.id)));
+            return Err(at("id", &e.id, format!("duplicate id {:?}", e.id)));
         }
         if e.reason.trim().is_empty() {
-            return Err(at(format!("{:?}: `reason` must not be empty", e.id)));
+            return Err(at(
+                "reason",
+                &e.reason,
+                format!("{:?}: `reason` must not be empty", e.id),
+            ));
         }
         let subject = match (e.tenant, e.user, e.app) {
             (Some(t), None, None) => ExemptSubject::Tenant(t),
             (None, Some(u), None) => ExemptSubject::User(u),
             (None, None, Some(a)) => ExemptSubject::App(a),
             _ => {
-                return Err(at(format!(
-                    "{:?}: set exactly one of `tenant`, `user` or `app`",
-                    e.id
-                )));
+                return Err(at(
+                    "",
+                    &e.id,
+                    format!("{:?}: set exactly one of `tenant`, `user` or `app`", e.id),
+                ));
             }
         };
         if subject.value().trim().is_empty() {
-            return Err(at(format!(
-                "{:?}: `{}` must not be empty",
-                e.id,
-                subject.kind()
-            )));
+            return Err(at(
+                subject.kind(),
+                subject.value(),
+                format!("{:?}: `{}` must not be empty", e.id, subject.kind()),
+            ));
         }
         out.push(Exemption::new(e.id, subject, e.reason, e.expires.0));
     }
     Ok(out)
 }
 
-fn rule(r: RuleFile, i: usize, origin: &str) -> Result<Rule, ConfigError> {
-    let at = |msg: String| {
-        ConfigError::new(format!(
-            "{origin}rules[{i}] (pattern {:?}): {msg}",
-            r.pattern
-        ))
-    };
-    Pattern::parse(&r.pattern).map_err(|e| at(e.to_owned()))?;
+fn rule(r: RuleFile, i: usize) -> Result<Rule, ConfigError> {
+    Pattern::parse(&r.pattern).map_err(|problem| {
+        ConfigError::invalid(
+            format!("rules[{i}].pattern"),
+            &r.pattern,
+            format!("{:?} is not a route pattern: {problem}", r.pattern),
+        )
+    })?;
     let mut rule = Rule::new(r.access.into(), &r.pattern);
     if let Some(name) = &r.name {
         rule = rule.name(name);
@@ -352,9 +387,13 @@ fn rule(r: RuleFile, i: usize, origin: &str) -> Result<Rule, ConfigError> {
             .ok()
             .filter(|_| !m.bytes().any(|b| b.is_ascii_lowercase()))
             .ok_or_else(|| {
-                at(format!(
-                    "{m:?} is not an HTTP method (methods are case-sensitive: GET, POST, ...)"
-                ))
+                ConfigError::invalid(
+                    format!("rules[{i}].methods"),
+                    m,
+                    format!(
+                        "{m:?} is not an HTTP method (methods are case-sensitive: GET, POST, ...)"
+                    ),
+                )
             })?;
         rule = rule.method(method);
     }
@@ -373,7 +412,7 @@ fn rule(r: RuleFile, i: usize, origin: &str) -> Result<Rule, ConfigError> {
     Ok(rule)
 }
 
-fn builder(file: FileConfig, origin: &str) -> Result<Builder, ConfigError> {
+fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
     let mut b = Builder::new();
     if let Some(issuer) = file.issuer {
         b = b.issuer(issuer);
@@ -383,9 +422,10 @@ fn builder(file: FileConfig, origin: &str) -> Result<Builder, ConfigError> {
     }
     match (file.jwks_url, file.discovery_url) {
         (Some(_), Some(_)) => {
-            return Err(ConfigError::new(format!(
-                "{origin}set `jwks_url` or `discovery_url`, not both"
-            )));
+            return Err(ConfigError::Conflict {
+                first: "jwks_url",
+                second: "discovery_url",
+            });
         }
         (Some(url), None) => b = b.jwks_url(url),
         (None, Some(url)) => b = b.discovery_url(url),
@@ -405,7 +445,7 @@ fn builder(file: FileConfig, origin: &str) -> Result<Builder, ConfigError> {
         });
     }
     for (i, r) in file.rules.into_iter().enumerate() {
-        b = b.rule(rule(r, i, origin)?);
+        b = b.rule(rule(r, i)?);
     }
     if let Some(m) = file.mfa {
         let mut policy = MfaPolicy::new()
@@ -439,7 +479,7 @@ fn builder(file: FileConfig, origin: &str) -> Result<Builder, ConfigError> {
     if let Some(t) = file.tenants {
         b = b.allow_tenants(t.allow).deny_tenants(t.deny);
     }
-    let list = exemptions(file.exemptions, origin)?;
+    let list = exemptions(file.exemptions)?;
     Ok(b.exemptions(Exemptions::new(list)))
 }
 
@@ -456,7 +496,7 @@ impl Builder {
     /// of `tenant`, `user`, `app`). What only [`build`](Builder::build)
     /// checks (a missing issuer, an insecure URL...) is reported there.
     pub fn from_toml_str(toml: &str) -> Result<Self, ConfigError> {
-        builder(parse(toml, "")?, "")
+        builder(parse(toml)?)
     }
 
     /// [`Builder::from_toml_str`] on the contents of a file; messages name
@@ -465,9 +505,7 @@ impl Builder {
     /// # Errors
     /// When the file cannot be read, and as [`Builder::from_toml_str`].
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
-        let path = path.as_ref();
-        let origin = format!("{}: ", path.display());
-        builder(parse(&read(path)?, &origin)?, &origin)
+        from_file(path.as_ref(), builder)
     }
 }
 
@@ -479,7 +517,7 @@ impl Exemptions {
     /// # Errors
     /// As [`Builder::from_toml_str`].
     pub fn from_toml_str(toml: &str) -> Result<Self, ConfigError> {
-        Ok(Self::new(exemptions(parse(toml, "")?.exemptions, "")?))
+        Ok(Self::new(exemptions(parse(toml)?.exemptions)?))
     }
 
     /// [`Exemptions::from_toml_str`] on the contents of a file.
@@ -487,12 +525,8 @@ impl Exemptions {
     /// # Errors
     /// When the file cannot be read, and as [`Exemptions::from_toml_str`].
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
-        let path = path.as_ref();
-        let origin = format!("{}: ", path.display());
-        Ok(Self::new(exemptions(
-            parse(&read(path)?, &origin)?.exemptions,
-            &origin,
-        )?))
+        let list = from_file(path.as_ref(), |file| exemptions(file.exemptions))?;
+        Ok(Self::new(list))
     }
 
     /// Replaces this set's list with the `[[exemptions]]` of a TOML document
@@ -502,7 +536,7 @@ impl Exemptions {
     /// # Errors
     /// As [`Exemptions::from_toml_str`].
     pub fn reload_from_toml_str(&self, toml: &str) -> Result<(), ConfigError> {
-        self.replace(exemptions(parse(toml, "")?.exemptions, "")?);
+        self.replace(exemptions(parse(toml)?.exemptions)?);
         Ok(())
     }
 
@@ -511,12 +545,9 @@ impl Exemptions {
     /// # Errors
     /// When the file cannot be read, and as [`Exemptions::from_toml_str`].
     pub fn reload_from_toml_file(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
-        let path = path.as_ref();
-        let origin = format!("{}: ", path.display());
-        self.replace(exemptions(
-            parse(&read(path)?, &origin)?.exemptions,
-            &origin,
-        )?);
+        self.replace(from_file(path.as_ref(), |file| {
+            exemptions(file.exemptions)
+        })?);
         Ok(())
     }
 }

@@ -295,7 +295,7 @@ pub async fn fetch_jwks(url: &str, allow_http_loopback: bool) -> Result<KeySet, 
         max_bytes: 512 * 1024,
         allow_http_loopback,
     };
-    let client = fetch::default_client(&policy);
+    let client = fetch::default_client(&policy).map_err(|e| Error::Fetch(e.to_string()))?;
     let fetched = fetch::get(&client, &parsed, &policy)
         .await
         .map_err(|e| Error::Fetch(e.describe()))?;

@@ -77,6 +77,7 @@ pub mod challenge;
 mod claims;
 pub mod clock;
 mod config;
+mod config_error;
 #[cfg(feature = "config-file")]
 pub mod config_file;
 pub mod error;
@@ -106,7 +107,8 @@ pub use cache::DEFAULT_CACHE_BYTES;
 pub use challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
 pub use claims::Claims;
 pub use config::{Builder, DEFAULT_MAX_TOKEN_LEN};
-pub use error::{ConfigError, Error, ErrorKind, Reason};
+pub use config_error::ConfigError;
+pub use error::{ErrorKind, Reason};
 pub use guard::Decision;
 pub use layer::{RequireMfa, RequireMfaLayer, ResponseFuture};
 pub use policy::caller::{AppOnly, Caller};

@@ -297,6 +297,19 @@ impl Answers {
     }
 }
 
+/// Checks a step-up URL when the layer is built: an `http(s)` URL or a path
+/// from the root, which renders as a `Location` header.
+pub(crate) fn check_step_up(url: &str) -> Result<(), &'static str> {
+    let absolute = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+    let rooted_path = url.starts_with('/') && !url.starts_with("//");
+    if !absolute && !rooted_path {
+        return Err("is neither an http(s) URL nor a path starting with '/'");
+    }
+    HeaderValue::from_str(&step_up_location(url, "/"))
+        .map(drop)
+        .map_err(|_| "cannot be sent in a Location header (control or non-ASCII characters)")
+}
+
 /// The step-up URL with the return path: `{return_to}` is replaced when the
 /// URL holds it, else `return_to=` is appended as a query parameter.
 fn step_up_location(step_up: &str, return_to: &str) -> String {
@@ -335,6 +348,17 @@ mod tests {
         assert!(!accepts_html("*/*"));
         assert!(!accepts_html("application/json"));
         assert!(!accepts_html("text/html;q=0"));
+    }
+
+    #[test]
+    fn step_up_urls_are_checked() {
+        assert!(check_step_up("https://idp.test/step-up?to={return_to}").is_ok());
+        assert!(check_step_up("/step-up").is_ok());
+        assert!(check_step_up("step-up").is_err());
+        assert!(check_step_up("//evil.test/x").is_err());
+        assert!(check_step_up("javascript:alert(1)").is_err());
+        assert!(check_step_up("/step-up\nx").is_err());
+        assert!(check_step_up("/step\u{7f}up").is_err());
     }
 
     #[test]

@@ -54,7 +54,10 @@ type Predicate = dyn Fn(&Method, &Uri, &HeaderMap) -> bool + Send + Sync;
 enum Matcher {
     Pattern(Pattern),
     Predicate(Arc<Predicate>),
-    Invalid(Arc<str>),
+    Invalid {
+        pattern: Arc<str>,
+        problem: &'static str,
+    },
 }
 
 /// One route rule.
@@ -92,7 +95,10 @@ impl Rule {
     pub fn new(access: Access, pattern: &str) -> Self {
         let matcher = match Pattern::parse(pattern) {
             Ok(p) => Matcher::Pattern(p),
-            Err(e) => Matcher::Invalid(format!("pattern {pattern:?}: {e}").into()),
+            Err(problem) => Matcher::Invalid {
+                pattern: pattern.into(),
+                problem,
+            },
         };
         Self {
             name: pattern.into(),
@@ -199,9 +205,10 @@ impl Rule {
         self.access
     }
 
-    pub(crate) fn config_error(&self) -> Option<&str> {
+    /// The pattern and what is wrong with it, when it does not parse.
+    pub(crate) fn config_error(&self) -> Option<(&str, &'static str)> {
         match &self.matcher {
-            Matcher::Invalid(e) => Some(e),
+            Matcher::Invalid { pattern, problem } => Some((pattern, problem)),
             _ => None,
         }
     }
@@ -224,7 +231,7 @@ impl Rule {
         match &self.matcher {
             Matcher::Pattern(p) => p.matches(path),
             Matcher::Predicate(f) => f(method, uri, headers),
-            Matcher::Invalid(_) => false,
+            Matcher::Invalid { .. } => false,
         }
     }
 }
