@@ -110,8 +110,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::value::{Datetime, Offset};
 
-use crate::config::Builder;
 use crate::config_error::ConfigError;
+use crate::layer::Builder;
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::{ExemptSubject, Exemption, Exemptions};
 use crate::policy::mfa::MfaPolicy;

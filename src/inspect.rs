@@ -35,11 +35,11 @@ use serde_json::{Map, Value};
 
 use crate::challenge::{self, KeysUnavailableStatus};
 use crate::claims::Claims;
-use crate::config::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN};
 use crate::error::{ErrorKind, Reason};
 use crate::jwks::KeySet;
 use crate::jwks::SUPPORTED_ALGORITHMS;
 use crate::jwks::fetch::{self, FetchPolicy};
+use crate::layer::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_LEN};
 use crate::policy::caller::{AppOnly, Caller, classify_explained};
 use crate::policy::mfa::{MfaPolicy, MfaProof, check_mfa_route};
 use crate::time::{rfc3339, unix_seconds};

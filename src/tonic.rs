@@ -61,7 +61,7 @@ use ::tonic::{Code, Request, Status};
 use crate::challenge::{grpc_error_reason, status_details_bytes};
 use crate::claims::Claims;
 use crate::error::ErrorKind;
-use crate::guard::Decision;
+use crate::pipeline::Decision;
 
 /// The message of [`RequestClaimsExt::require_claims`]'s status, as the
 /// layer's own answer to a request without a token.

@@ -1,29 +1,25 @@
-//! The builder of [`RequireMfaLayer`]: issuer, audiences, key source, route
-//! rules, MFA policy and answers.
+//! [`Builder`]: the settings of a [`RequireMfaLayer`] (issuer, audiences, key
+//! source, route rules, MFA policy, answers), checked by [`Builder::build`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use url::Url;
-
-use crate::cache::{DEFAULT_CACHE_BYTES, TokenCache};
-use crate::challenge::{
-    Answers, ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus, scope_challenge,
-};
+use super::{RequireMfaLayer, validate};
+use crate::cache::DEFAULT_CACHE_BYTES;
+use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
 use crate::clock::{Clock, SystemClock};
 use crate::config_error::ConfigError;
-use crate::guard::Guard;
 use crate::jwks::KeySet;
-use crate::jwks::fetch::{self, FetchPolicy};
-use crate::jwks::store::{KeyStore, RefreshPolicy, Source};
-use crate::layer::RequireMfaLayer;
+use crate::jwks::fetch::FetchPolicy;
+use crate::jwks::store::RefreshPolicy;
+use crate::pipeline::Pipeline;
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
 use crate::policy::mfa::MfaPolicy;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, TokenSource};
 use crate::token::jws::TypPolicy;
-use crate::token::validate::{IssuerMatch, TenantFilter, Validation};
+use crate::token::validate::TenantFilter;
 
 /// Default cap on a token's length: 16 KiB.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -32,7 +28,7 @@ pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 /// Default longest accepted `exp - now`.
 pub(crate) const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(48 * 3600);
 
-enum KeySource {
+pub(super) enum KeySource {
     None,
     Static(KeySet),
     Jwks(String),
@@ -57,30 +53,30 @@ enum KeySource {
 /// ```
 #[must_use]
 pub struct Builder {
-    issuer: Option<String>,
-    audiences: Vec<String>,
-    keys: KeySource,
-    client: Option<reqwest::Client>,
-    fetch: FetchPolicy,
-    refresh: RefreshPolicy,
-    rules: Vec<Rule>,
-    default_access: Access,
-    mfa: MfaPolicy,
-    app_only: AppOnly,
-    exemptions: Exemptions,
-    leeway: Duration,
-    max_lifetime: Duration,
-    typ: TypPolicy,
-    max_token_len: usize,
-    sources: Sources,
-    realm: Option<String>,
-    style: ChallengeStyle,
-    unavailable_status: KeysUnavailableStatus,
-    step_up: Option<String>,
-    claims_challenge: Option<ClaimsChallenge>,
-    tenants: TenantFilter,
-    clock: Arc<dyn Clock>,
-    cache_bytes: u64,
+    pub(super) issuer: Option<String>,
+    pub(super) audiences: Vec<String>,
+    pub(super) keys: KeySource,
+    pub(super) client: Option<reqwest::Client>,
+    pub(super) fetch: FetchPolicy,
+    pub(super) refresh: RefreshPolicy,
+    pub(super) rules: Vec<Rule>,
+    pub(super) default_access: Access,
+    pub(super) mfa: MfaPolicy,
+    pub(super) app_only: AppOnly,
+    pub(super) exemptions: Exemptions,
+    pub(super) leeway: Duration,
+    pub(super) max_lifetime: Duration,
+    pub(super) typ: TypPolicy,
+    pub(super) max_token_len: usize,
+    pub(super) sources: Sources,
+    pub(super) realm: Option<String>,
+    pub(super) style: ChallengeStyle,
+    pub(super) unavailable_status: KeysUnavailableStatus,
+    pub(super) step_up: Option<String>,
+    pub(super) claims_challenge: Option<ClaimsChallenge>,
+    pub(super) tenants: TenantFilter,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) cache_bytes: u64,
 }
 
 impl Default for Builder {
@@ -390,132 +386,13 @@ impl Builder {
     /// runtime: keys are fetched on the first request (or [`RequireMfaLayer::warm_up`]).
     ///
     /// # Errors
-    /// When the issuer, the audience or the key source is missing, a URL is
-    /// invalid or insecure, a rule's pattern is invalid, or the RFC 9470
-    /// challenge style names neither `acr_values` nor `max_age`.
+    /// A [`ConfigError`] naming the setting at fault: a missing issuer,
+    /// audience or key source; a URL that is invalid or not https (http only
+    /// on loopback, when allowed); a rule pattern that does not parse; a
+    /// step-up URL that cannot be a `Location`; an RFC 9470 challenge style
+    /// with neither `acr_values` nor `max_age`; or a default HTTP client
+    /// that cannot be built.
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
-        let issuer = self
-            .issuer
-            .ok_or(ConfigError::Missing { setting: "issuer" })?;
-        if self.audiences.is_empty() {
-            return Err(ConfigError::Missing {
-                setting: "audience",
-            });
-        }
-        if let ChallengeStyle::Rfc9470 {
-            acr_values,
-            max_age: None,
-        } = &self.style
-            && acr_values.as_deref().is_none_or(str::is_empty)
-        {
-            return Err(ConfigError::invalid(
-                "challenge_style",
-                format!("{:?}", self.style),
-                "the RFC 9470 challenge needs acr_values, max_age or both",
-            ));
-        }
-        if let Some(url) = &self.step_up {
-            crate::challenge::check_step_up(url).map_err(|problem| {
-                ConfigError::invalid("step_up_url", url, format!("{url:?} {problem}"))
-            })?;
-        }
-        let issuer_match = IssuerMatch::new(&issuer);
-        let allow_http_loopback = self.fetch.allow_http_loopback;
-        let parse_url = |setting: &str, url: &str| -> Result<Url, ConfigError> {
-            let parsed = Url::parse(url)
-                .map_err(|_| ConfigError::invalid(setting, url, format!("{url:?} is not a URL")))?;
-            fetch::check_url(&parsed, allow_http_loopback).map_err(|_| {
-                ConfigError::invalid(
-                    setting,
-                    url,
-                    format!("{url:?} must be https (http only on loopback, when allowed)"),
-                )
-            })?;
-            Ok(parsed)
-        };
-        let (source, static_keys) = match self.keys {
-            KeySource::None => return Err(ConfigError::Missing { setting: "keys" }),
-            KeySource::Static(keys) => (Source::Static, keys),
-            KeySource::Jwks(url) => (
-                Source::Jwks(parse_url("jwks_url", &url)?),
-                KeySet::default(),
-            ),
-            KeySource::Discovery(url) => (
-                Source::Discovery(parse_url("discovery_url", &url)?),
-                KeySet::default(),
-            ),
-            KeySource::DiscoverFromIssuer => {
-                if issuer_match.exact().is_none() {
-                    return Err(ConfigError::invalid(
-                        "issuer",
-                        issuer,
-                        "discovery from a {tenantid} template issuer is ambiguous: use discovery_url or jwks_url",
-                    ));
-                }
-                let base = issuer.trim_end_matches('/');
-                let url = format!("{base}/.well-known/openid-configuration");
-                (
-                    Source::Discovery(parse_url("issuer", &url)?),
-                    KeySet::default(),
-                )
-            }
-        };
-        let mut rules = self.rules;
-        for (i, rule) in rules.iter_mut().enumerate() {
-            if let Some((pattern, problem)) = rule.config_error() {
-                return Err(ConfigError::invalid(
-                    format!("rules[{i}].pattern"),
-                    pattern,
-                    format!("{pattern:?} is not a route pattern: {problem}"),
-                ));
-            }
-            if !rule.scopes.is_empty() || !rule.roles.is_empty() {
-                let wanted: Vec<String> = rule.scopes.iter().chain(&rule.roles).cloned().collect();
-                rule.scope_challenge = Some(scope_challenge(&wanted));
-            }
-        }
-        let client = match self.client {
-            Some(client) => client,
-            None => fetch::default_client(&self.fetch).map_err(|e| ConfigError::HttpClient {
-                reason: e.to_string(),
-            })?,
-        };
-        let keys = KeyStore::new(
-            source,
-            static_keys,
-            issuer_match.exact().map(str::to_owned),
-            client,
-            self.fetch,
-            self.refresh,
-            Arc::clone(&self.clock),
-        );
-        let guard = Guard {
-            rules,
-            default_rule: Rule::new(self.default_access, "/**").name("default"),
-            sources: self.sources,
-            max_token_len: self.max_token_len,
-            typ: self.typ,
-            validation: Validation {
-                issuer: issuer_match,
-                audiences: self.audiences,
-                leeway: self.leeway.as_secs_f64(),
-                max_lifetime: self.max_lifetime.as_secs_f64(),
-                tenants: self.tenants,
-            },
-            keys,
-            cache: (self.cache_bytes > 0).then(|| TokenCache::new(self.cache_bytes)),
-            mfa: self.mfa,
-            app_only: self.app_only,
-            exemptions: self.exemptions,
-            answers: Answers::new(
-                self.realm.as_deref(),
-                &self.style,
-                self.unavailable_status,
-                self.step_up,
-                self.claims_challenge.as_ref(),
-            ),
-            clock: self.clock,
-        };
-        Ok(RequireMfaLayer::from_guard(guard))
+        validate::settings(self).map(|settings| RequireMfaLayer::new(Pipeline::new(settings)))
     }
 }
