@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// The class of a refusal. Each kind maps to exactly one answer (see
-/// [`challenge`](crate::challenge)).
+/// the crate documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {

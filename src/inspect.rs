@@ -385,7 +385,7 @@ fn run(input: &str, opts: &Options, keys: Option<&KeySet>) -> Result<Report, Err
         let (caller, why) = classify_explained(claims);
         report.caller = Some((caller, why));
         report.amr = claims.amr().to_vec();
-        report.mfa = Some(opts.mfa.prove(claims, now, leeway));
+        report.mfa = Some(opts.mfa.prove(claims, now_time, opts.leeway));
         report.mfa_route = Some(check_mfa_route(
             &opts.mfa,
             opts.app_only,

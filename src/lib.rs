@@ -44,9 +44,14 @@
 //! 5. On `mfa` routes, users must show MFA (`amr` holds `mfa` by default);
 //!    app-only callers skip the check by default ([`AppOnly`]).
 //!
-//! Refusals are answered as in [`challenge`]: by default a missing MFA is
-//! `401 Unauthorized - MFA required` with `WWW-Authenticate: Bearer error="invalid_token"`.
-//! gRPC requests get trailers-only gRPC answers.
+//! Refusals carry no token or claim value. By default a missing MFA is
+//! `401 Unauthorized - MFA required` ([`MFA_REASON_PHRASE`]) with
+//! `WWW-Authenticate: Bearer error="invalid_token"` ([`ChallengeStyle`]); a
+//! bad or missing token is a 401 with an RFC 6750 challenge, a malformed
+//! request a 400, a missing scope or role a 403, unreachable keys a 503 with
+//! `Retry-After` ([`KeysUnavailableStatus`]); browsers without MFA can be
+//! redirected to a step-up page ([`Builder::step_up_url`]). gRPC requests get
+//! trailers-only gRPC answers ([`grpc_error_reason`]).
 //!
 //! ## Features
 //! - `axum` (default): extractors for [`Claims`] and [`Decision`], and rule
@@ -69,17 +74,18 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod body;
 mod cache;
-pub mod challenge;
+mod challenge;
 mod claims;
 pub mod clock;
 mod config_error;
 #[cfg(feature = "config-file")]
 pub mod config_file;
-pub mod error;
+mod error;
 #[cfg(feature = "cli")]
 pub mod inspect;
 pub mod jwks;
@@ -88,7 +94,7 @@ mod log;
 mod metrics;
 mod original_path;
 mod pipeline;
-pub mod policy;
+mod policy;
 mod time;
 mod token;
 
@@ -104,7 +110,10 @@ pub struct ReadmeDoctests;
 
 pub use body::ResponseBody;
 pub use cache::DEFAULT_CACHE_BYTES;
-pub use challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
+pub use challenge::{
+    ChallengeStyle, ClaimsChallenge, GRPC_ERROR_DOMAIN, KeysUnavailableStatus, MFA_REASON_PHRASE,
+    grpc_error_reason,
+};
 pub use claims::Claims;
 pub use config_error::ConfigError;
 pub use error::{ErrorKind, Reason};
@@ -114,9 +123,8 @@ pub use pipeline::Decision;
 pub use policy::caller::{AppOnly, Caller};
 pub use policy::exempt::{ExemptSubject, Exemption, Exemptions};
 pub use policy::mfa::{MfaPolicy, MfaProof};
-pub use policy::route::{Access, Mode, Rule};
+pub use policy::route::{Access, Rule};
 pub use token::extract::TokenSource;
-pub use token::jws::TypPolicy;
 
 /// Entry points for the fuzz targets and property tests; not a stable API.
 #[doc(hidden)]
@@ -137,7 +145,7 @@ pub mod __fuzz {
         crate::token::jws::parse(
             token,
             crate::DEFAULT_MAX_TOKEN_LEN,
-            crate::TypPolicy::Lenient,
+            crate::token::jws::TypPolicy::Lenient,
         )
         .map(|_| ())
     }

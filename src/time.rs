@@ -15,6 +15,15 @@ pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
     }
 }
 
+/// The instant of a NumericDate, when `SystemTime` can hold it.
+pub(crate) fn from_unix_seconds(seconds: f64) -> Option<SystemTime> {
+    if seconds >= 0.0 {
+        UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(seconds).ok()?)
+    } else {
+        UNIX_EPOCH.checked_sub(Duration::try_from_secs_f64(-seconds).ok()?)
+    }
+}
+
 /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
 /// `days_from_civil`).
 pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
@@ -135,5 +144,15 @@ mod tests {
         };
         assert_eq!(before.to_system_time(), None);
         assert_eq!(unix_seconds(UNIX_EPOCH - Duration::from_secs(2)), -2.0);
+        assert_eq!(
+            from_unix_seconds(1.5),
+            Some(UNIX_EPOCH + Duration::from_millis(1500))
+        );
+        assert_eq!(
+            from_unix_seconds(-2.0),
+            Some(UNIX_EPOCH - Duration::from_secs(2))
+        );
+        assert_eq!(from_unix_seconds(1e300), None);
+        assert_eq!(from_unix_seconds(f64::NAN), None);
     }
 }

@@ -221,10 +221,7 @@ fn assert_refused(status: &Status, code: Code, message: &str, reason: &str, chal
     assert_eq!(www_authenticate(status), challenge);
     assert_eq!(
         error_info(status),
-        (
-            reason.to_owned(),
-            tower_mfa::challenge::GRPC_ERROR_DOMAIN.to_owned()
-        )
+        (reason.to_owned(), tower_mfa::GRPC_ERROR_DOMAIN.to_owned())
     );
 }
 
@@ -255,7 +252,7 @@ async fn password_only_token_is_unauthenticated_with_mfa_required() {
         "Bearer error=\"invalid_token\"",
     );
     assert_eq!(
-        tower_mfa::challenge::grpc_error_reason(tower_mfa::ErrorKind::MfaRequired),
+        tower_mfa::grpc_error_reason(tower_mfa::ErrorKind::MfaRequired),
         "MFA_REQUIRED"
     );
 }

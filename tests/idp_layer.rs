@@ -126,7 +126,7 @@ impl Reply {
         );
         assert_eq!(
             self.reason_phrase.as_deref(),
-            Some(tower_mfa::challenge::MFA_REASON_PHRASE.as_bytes()),
+            Some(tower_mfa::MFA_REASON_PHRASE.as_bytes()),
             "{}",
             self.describe()
         );

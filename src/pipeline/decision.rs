@@ -9,7 +9,7 @@ use crate::policy::mfa::MfaProof;
 use crate::policy::route::Access;
 
 /// What the layer decided for one request, attached to its extensions next
-/// to the [`Claims`].
+/// to the [`Claims`](crate::Claims).
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub(super) caller: Caller,

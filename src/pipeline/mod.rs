@@ -276,7 +276,7 @@ impl Pipeline {
             let claims = Claims::from_payload(jws.payload()?).ok_or(Reason::ClaimType)?;
             let now = unix_seconds(now);
             validate(&claims, &self.validation, now)?;
-            if let (Some(cache), Some(exp)) = (&self.cache, claims.expires_at()) {
+            if let (Some(cache), Some(exp)) = (&self.cache, claims.registered().exp) {
                 cache.insert(
                     jws.token,
                     claims.clone(),

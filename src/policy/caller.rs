@@ -44,7 +44,7 @@ pub enum AppOnly {
 /// or (RFC 9068 and others) has `sub` equal to its client id (`client_id`,
 /// `azp` or `appid`). Everything else is a user.
 #[must_use]
-pub fn classify(claims: &Claims) -> Caller {
+pub(crate) fn classify(claims: &Claims) -> Caller {
     classify_explained(claims).0
 }
 

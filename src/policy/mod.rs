@@ -1,8 +1,8 @@
 //! The policy: route rules ([`route`]), caller classification ([`caller`]),
 //! MFA proof ([`mfa`]) and exemptions from it ([`exempt`]).
 
-pub mod caller;
-pub mod exempt;
-pub mod mfa;
+pub(crate) mod caller;
+pub(crate) mod exempt;
+pub(crate) mod mfa;
 pub(crate) mod pattern;
-pub mod route;
+pub(crate) mod route;

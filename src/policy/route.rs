@@ -39,7 +39,7 @@ impl Access {
 
 /// Whether a rule's refusals are enforced or only reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Refuse requests that fail the rule.
     #[default]
     Enforce,
