@@ -1,4 +1,4 @@
-//! The answers to refused requests (PRODUCT.md §5): status, `WWW-Authenticate`
+//! The answers to refused requests: status, `WWW-Authenticate`
 //! challenge (RFC 6750, RFC 9470), a small RFC 9457 problem body, the browser
 //! step-up redirect, and trailers-only gRPC answers (with a
 //! `grpc-status-details-bin` carrying a `google.rpc.ErrorInfo`, see

@@ -14,8 +14,8 @@ use crate::time::unix_seconds;
 pub(crate) const MFA: &str = "mfa";
 /// Windows Hello for Business (Entra): counts as MFA by default.
 pub(crate) const NGCMFA: &str = "ngcmfa";
-/// What a federated identity provider relays for its own MFA (the seed's
-/// third-party MFA case): counts by default.
+/// What a federated identity provider relays for its own MFA (third-party
+/// MFA): counts by default.
 pub(crate) const MULTIPLEAUTHN: &str = "http://schemas.microsoft.com/claims/multipleauthn";
 /// "Windows integrated auth or MFA": never proves MFA, whatever is configured.
 pub(crate) const WIAORMFA: &str = "wiaormfa";
@@ -235,7 +235,7 @@ impl MfaPolicy {
     }
 }
 
-/// The MFA step of an `mfa` route (PRODUCT.md §3 step 8, before exemptions):
+/// The MFA step of an `mfa` route (before exemptions):
 /// app-only callers as `app_only` says, users through `policy`. Shared by the
 /// layer and `tower-mfa inspect`.
 pub(crate) fn check_mfa_route(
