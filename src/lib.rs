@@ -13,6 +13,7 @@
 //!     format!("hello {}", claims.subject().unwrap_or("?"))
 //! }
 //!
+//! # #[cfg(feature = "axum")] // the `Claims` extractor
 //! # fn main() -> Result<(), tower_mfa::ConfigError> {
 //! let mfa = RequireMfaLayer::builder()
 //!     .issuer("https://login.microsoftonline.com/{tenantid}/v2.0")
@@ -29,6 +30,8 @@
 //! # let _ = app;
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "axum"))]
+//! # fn main() {}
 //! ```
 //!
 //! ## What happens to a request
@@ -54,8 +57,12 @@
 //! trailers-only gRPC answers ([`grpc_error_reason`]).
 //!
 //! ## Features
-//! - `axum` (default): extractors for [`Claims`] and [`Decision`], and rule
-//!   matching on the original URI under `Router::nest`.
+//! - `axum` (default): extractors for [`Claims`] and [`Decision`], and
+//!   `axum::OriginalPathLayer`, which stores axum's `OriginalUri` as the
+//!   crate's [`OriginalPath`] so that rules under `Router::nest` match the
+//!   path the client asked for. The core itself never reads axum types: it
+//!   matches rules on [`OriginalPath`] when a request carries one, else on
+//!   its URI, with or without this feature.
 //! - `tonic`: accessors on `tonic::Request`.
 //! - `metrics`: counters of decisions, key fetches and token-cache lookups
 //!   through the `metrics` facade (`tower_mfa_decisions_total{outcome,kind}`,

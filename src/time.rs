@@ -26,6 +26,7 @@ pub(crate) fn from_unix_seconds(seconds: f64) -> Option<SystemTime> {
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
 /// `days_from_civil`).
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
@@ -38,6 +39,7 @@ pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 /// The proleptic Gregorian date `(year, month, day)` of a day count since
 /// 1970-01-01 (Howard Hinnant's `civil_from_days`).
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -53,6 +55,7 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 /// A date-time with an explicit UTC offset, as RFC 3339 writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 pub(crate) struct DateTime {
     pub(crate) year: i64,
     pub(crate) month: i64,
@@ -65,6 +68,7 @@ pub(crate) struct DateTime {
     pub(crate) offset_minutes: i64,
 }
 
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 impl DateTime {
     /// The instant, or `None` before 1970 (no configured instant lies there).
     pub(crate) fn to_system_time(self) -> Option<SystemTime> {
@@ -80,6 +84,7 @@ impl DateTime {
 
 /// `2025-05-01T12:00:00Z`: a NumericDate as an RFC 3339 UTC date-time,
 /// whole seconds (the number itself when it is out of the calendar's range).
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 pub(crate) fn rfc3339(seconds: f64) -> String {
     if !seconds.is_finite() || seconds.abs() > 1e13 {
         return format!("{seconds}");

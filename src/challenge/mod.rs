@@ -23,7 +23,9 @@ mod status;
 pub(crate) use grpc::status_details_bytes;
 pub use grpc::{GRPC_ERROR_DOMAIN, grpc_error_reason};
 pub use status::KeysUnavailableStatus;
-pub(crate) use status::{label, status};
+#[cfg(feature = "cli")]
+pub(crate) use status::label;
+pub(crate) use status::status;
 
 /// How a missing-MFA refusal is answered to API clients.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -43,6 +43,7 @@ pub(crate) const fn status(kind: ErrorKind, keys: KeysUnavailableStatus) -> Stat
 
 /// What the answer to `kind` says besides its status: the RFC 6750 `error`
 /// code, the bare `Bearer` challenge, or the reason phrase.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))] // `inspect` reads it
 pub(crate) const fn label(kind: ErrorKind, keys: KeysUnavailableStatus) -> &'static str {
     match kind {
         ErrorKind::MissingToken => "Bearer challenge",

@@ -94,7 +94,7 @@ impl Verdict {
     }
 }
 
-/// Everything `inspect` found, as plain data. [`Display`](fmt::Display)
+/// Everything `inspect` found, as plain data. [`Display`](std::fmt::Display)
 /// renders the text `tower-mfa inspect` prints.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -111,10 +111,10 @@ pub struct Report {
     pub caller: Option<(Caller, &'static str)>,
     /// The token's `amr` values.
     pub amr: Vec<String>,
-    /// [`MfaPolicy::prove`] on the claims: the proof, or why there is none.
+    /// [`MfaPolicy::prove`](crate::MfaPolicy::prove) on the claims: the proof, or why there is none.
     pub mfa: Option<Result<MfaProof, Reason>>,
     /// The MFA step of an `mfa` route for this caller (app-only callers as
-    /// [`Options::app_only`] says); `Ok(None)`: skipped.
+    /// [`Options::app_only`](super::Options::app_only) says); `Ok(None)`: skipped.
     pub mfa_route: Option<Result<Option<MfaProof>, Reason>>,
     /// The token's times and the time checks.
     pub times: Option<Times>,

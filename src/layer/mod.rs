@@ -20,6 +20,7 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 pub use builder::{Builder, DEFAULT_MAX_TOKEN_LEN};
+#[cfg(feature = "cli")]
 pub(crate) use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME};
 pub use future::ResponseFuture;
 pub use service::RequireMfa;
