@@ -387,7 +387,8 @@ impl Builder {
     /// # Errors
     /// When the issuer, the audience or the key source is missing, a URL is
     /// invalid or insecure, a rule's pattern is invalid, or the RFC 9470
-    /// challenge style names neither `acr_values` nor `max_age`.
+    /// challenge style names neither `acr_values` nor `max_age` while the
+    /// MFA policy sets no `max_age` either.
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
         let issuer = self
             .issuer
@@ -400,9 +401,10 @@ impl Builder {
             max_age: None,
         } = &self.style
             && acr_values.as_deref().is_none_or(str::is_empty)
+            && self.mfa.max_age.is_none()
         {
             return Err(ConfigError::new(
-                "the RFC 9470 challenge needs acr_values, max_age or both",
+                "the RFC 9470 challenge needs acr_values, max_age or both (or an MFA policy with max_age)",
             ));
         }
         let issuer_match = IssuerMatch::new(&issuer);
@@ -441,9 +443,10 @@ impl Builder {
             if let Some(e) = rule.config_error() {
                 return Err(ConfigError::new(e.to_owned()));
             }
-            if !rule.scopes.is_empty() || !rule.roles.is_empty() {
-                let wanted: Vec<String> = rule.scopes.iter().chain(&rule.roles).cloned().collect();
-                rule.scope_challenge = Some(scope_challenge(&wanted));
+            // Roles are not named: a client cannot obtain one by asking
+            // for a scope (a missing role has its own answer).
+            if !rule.scopes.is_empty() {
+                rule.scope_challenge = Some(scope_challenge(&rule.scopes));
             }
         }
         let client = self
@@ -458,6 +461,7 @@ impl Builder {
             self.refresh,
             Arc::clone(&self.clock),
         );
+        let policy_max_age = self.mfa.max_age.map(|age| age.as_secs());
         let guard = Guard {
             rules,
             default_rule: Rule::new(self.default_access, "/**").name("default"),
@@ -482,6 +486,7 @@ impl Builder {
                 self.unavailable_status,
                 self.step_up,
                 self.claims_challenge.as_ref(),
+                policy_max_age,
             ),
             clock: self.clock,
         };
