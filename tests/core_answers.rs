@@ -104,6 +104,26 @@ async fn app_only_token_passes_mfa_routes() {
         assert_eq!(reply.header("x-caller"), Some("app"));
         assert_eq!(reply.header("x-mfa"), Some("none"));
     }
+    // `idtyp: app` alone is an app...
+    let mut app = harness::at(&clock, mint::app_claims());
+    app["idtyp"] = json!("app");
+    let reply = h.get("/v1/customers", &mint::rsa_key().token(&app)).await;
+    reply.assert_passed();
+    assert_eq!(reply.header("x-caller"), Some("app"));
+    // ...but a user-authentication claim makes the token a user's, whatever
+    // `idtyp` says.
+    for (claim, value) in [
+        ("amr", json!(["pwd"])),
+        ("auth_time", json!(harness::secs(&clock) - 60)),
+        ("acr", json!("1")),
+    ] {
+        let mut user = harness::at(&clock, mint::app_claims());
+        user["idtyp"] = json!("app");
+        user[claim] = value;
+        h.get("/v1/customers", &mint::rsa_key().token(&user))
+            .await
+            .assert_mfa_required();
+    }
 }
 
 #[tokio::test]
