@@ -328,7 +328,8 @@ impl Builder {
     /// Answers missing MFA with Entra's claims challenge
     /// (`error="insufficient_claims"`, asking for this authentication
     /// context) when the token's client declares the `cp1` capability
-    /// (`xms_cc`); other clients get the configured [`ChallengeStyle`].
+    /// (`xms_cc`, compared case-insensitively); other clients get the
+    /// configured [`ChallengeStyle`].
     pub fn entra_claims_challenge(mut self, challenge: ClaimsChallenge) -> Self {
         self.claims_challenge = Some(challenge);
         self
@@ -336,7 +337,9 @@ impl Builder {
 
     /// Redirects browsers (an `Accept` that lists `text/html`) without MFA to
     /// this step-up URL with `303 See Other`, carrying the return path as
-    /// `return_to` (or in place of `{return_to}`).
+    /// `return_to` (or in place of `{return_to}`). The return path stays on
+    /// the site: a leading run of `/` or `\` (`//evil.example`) becomes one
+    /// `/`, and a path not starting with `/` becomes `/`.
     pub fn step_up_url(mut self, url: impl Into<String>) -> Self {
         self.step_up = Some(url.into());
         self

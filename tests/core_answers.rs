@@ -758,6 +758,16 @@ async fn missing_scope_or_role_is_403_insufficient_scope() {
                 Rule::authenticated("/v1/both")
                     .require_scope("a.read")
                     .require_role("Writer"),
+            )
+            .rule(
+                Rule::authenticated("/v1/report")
+                    .require_role("Writer")
+                    .report_only(),
+            )
+            .rule(
+                Rule::authenticated("/v1/report-scope")
+                    .require_scope("a.read")
+                    .report_only(),
             ),
     );
     let user = mint::rsa_key().token(&user_at(&clock, &["pwd", "mfa"]));
@@ -782,6 +792,13 @@ async fn missing_scope_or_role_is_403_insufficient_scope() {
         .await
         .assert_refused(StatusCode::FORBIDDEN, Some("Bearer error=\"insufficient_scope\", error_description=\"The access token lacks a required role\""));
     assert_eq!(h.inner.calls(), 0);
+    // Each is logged with its own reason (here through a report-only rule,
+    // whose decision carries the reason code the log has).
+    let reply = h.get("/v1/report", &user).await;
+    reply.assert_passed();
+    assert_eq!(reply.header("x-reported"), Some("missing_role"));
+    let reply = h.get("/v1/report-scope", &user).await;
+    assert_eq!(reply.header("x-reported"), Some("missing_scope"));
     // With the scope / role, they pass.
     let mut scoped = user_at(&clock, &["pwd", "mfa"]);
     scoped["scp"] = json!("user_impersonation Invoices.Read");

@@ -32,7 +32,9 @@ pub const GRPC_MISSING_ROLE_REASON: &str = "MISSING_ROLE";
 ///
 /// A key lookup answered as 401 (see
 /// [`Builder::keys_unavailable_status`](crate::Builder::keys_unavailable_status))
-/// is `INVALID_TOKEN`, as its HTTP answer is.
+/// is `INVALID_TOKEN`, as its HTTP answer is. A missing role is answered
+/// with [`GRPC_MISSING_ROLE_REASON`] rather than `INSUFFICIENT_SCOPE`, and
+/// `UNAVAILABLE` also carries a `google.rpc.RetryInfo`.
 #[must_use]
 pub const fn grpc_error_reason(kind: ErrorKind) -> &'static str {
     match kind {
