@@ -40,18 +40,37 @@ pub(super) fn exemptions(list: Vec<ExemptionFile>) -> Result<Vec<Exemption>, Con
                 format!("{:?}: `reason` must not be empty", e.id),
             ));
         }
-        let subject = match (e.tenant, e.user, e.app) {
-            (Some(t), None, None) => ExemptSubject::Tenant(t),
-            (None, Some(u), None) => ExemptSubject::User(u),
-            (None, None, Some(a)) => ExemptSubject::App(a),
+        // `tenant` alone names the tenant; beside `user` or `app` it limits
+        // that exemption to the tenant.
+        let (subject, limit) = match (e.tenant, e.user, e.app) {
+            (Some(t), None, None) => (ExemptSubject::Tenant(t), None),
+            (t, Some(u), None) => (ExemptSubject::User(u), t),
+            (t, None, Some(a)) => (ExemptSubject::App(a), t),
             _ => {
                 return Err(at(
                     "",
                     &e.id,
-                    format!("{:?}: set exactly one of `tenant`, `user` or `app`", e.id),
+                    format!(
+                        "{:?}: set exactly one of `tenant`, `user` or `app` (`tenant` may limit a `user` or `app`)",
+                        e.id
+                    ),
                 ));
             }
         };
+        if e.delegated && !matches!(subject, ExemptSubject::App(_)) {
+            return Err(at(
+                "delegated",
+                "true",
+                format!("{:?}: `delegated` applies to `app` exemptions only", e.id),
+            ));
+        }
+        if let Some(tenant) = limit.as_deref().filter(|t| t.trim().is_empty()) {
+            return Err(at(
+                "tenant",
+                tenant,
+                format!("{:?}: `tenant` must not be empty", e.id),
+            ));
+        }
         if subject.value().trim().is_empty() {
             return Err(at(
                 subject.kind(),
@@ -59,7 +78,10 @@ pub(super) fn exemptions(list: Vec<ExemptionFile>) -> Result<Vec<Exemption>, Con
                 format!("{:?}: `{}` must not be empty", e.id, subject.kind()),
             ));
         }
-        out.push(Exemption::new(e.id, subject, e.reason, e.expires.0));
+        let mut exemption =
+            Exemption::new(e.id, subject, e.reason, e.expires.0).delegated(e.delegated);
+        exemption.tenant = limit;
+        out.push(exemption);
     }
     Ok(out)
 }

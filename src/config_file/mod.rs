@@ -76,6 +76,9 @@
 //! access = "authenticated"
 //!
 //! ## Technical exception requests: one of tenant, user (oid) or app (client id).
+//! ## An app exemption covers the app's app-only tokens; `delegated = true`
+//! ## also lets every user signing in through it skip MFA. `tenant` beside
+//! ## `user` or `app` limits the exemption to that tenant.
 //! [[exemptions]]
 //! id = "EXC-2025-014"
 //! tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -120,6 +120,8 @@ pub(super) struct ExemptionFile {
     pub(super) tenant: Option<String>,
     pub(super) user: Option<String>,
     pub(super) app: Option<String>,
+    #[serde(default)]
+    pub(super) delegated: bool,
     pub(super) reason: String,
     pub(super) expires: Instant,
 }

@@ -329,7 +329,8 @@ impl Builder {
     /// Answers missing MFA with Entra's claims challenge
     /// (`error="insufficient_claims"`, asking for this authentication
     /// context) when the token's client declares the `cp1` capability
-    /// (`xms_cc`); other clients get the configured [`ChallengeStyle`].
+    /// (`xms_cc`, compared case-insensitively); other clients get the
+    /// configured [`ChallengeStyle`].
     pub fn entra_claims_challenge(mut self, challenge: ClaimsChallenge) -> Self {
         self.claims_challenge = Some(challenge);
         self
@@ -337,7 +338,9 @@ impl Builder {
 
     /// Redirects browsers (an `Accept` that lists `text/html`) without MFA to
     /// this step-up URL with `303 See Other`, carrying the return path as
-    /// `return_to` (or in place of `{return_to}`).
+    /// `return_to` (or in place of `{return_to}`). The return path stays on
+    /// the site: a leading run of `/` or `\` (`//evil.example`) becomes one
+    /// `/`, and a path not starting with `/` becomes `/`.
     pub fn step_up_url(mut self, url: impl Into<String>) -> Self {
         self.step_up = Some(url.into());
         self
@@ -390,8 +393,8 @@ impl Builder {
     /// audience or key source; a URL that is invalid or not https (http only
     /// on loopback, when allowed); a rule pattern that does not parse; a
     /// step-up URL that cannot be a `Location`; an RFC 9470 challenge style
-    /// with neither `acr_values` nor `max_age`; or a default HTTP client
-    /// that cannot be built.
+    /// with neither `acr_values` nor `max_age` while the MFA policy sets no
+    /// `max_age` either; or a default HTTP client that cannot be built.
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
         validate::settings(self).map(|settings| RequireMfaLayer::new(Pipeline::new(settings)))
     }

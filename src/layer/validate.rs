@@ -25,11 +25,12 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
         max_age: None,
     } = &b.style
         && acr_values.as_deref().is_none_or(str::is_empty)
+        && b.mfa.max_age.is_none()
     {
         return Err(ConfigError::invalid(
             "challenge_style",
             format!("{:?}", b.style),
-            "the RFC 9470 challenge needs acr_values, max_age or both",
+            "the RFC 9470 challenge needs acr_values, max_age or both (or an MFA policy with max_age)",
         ));
     }
     if let Some(url) = &b.step_up {

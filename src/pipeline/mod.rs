@@ -113,11 +113,13 @@ impl Pipeline {
             cache_bytes,
         } = settings;
         for rule in &mut rules {
-            if !rule.scopes.is_empty() || !rule.roles.is_empty() {
-                let wanted: Vec<String> = rule.scopes.iter().chain(&rule.roles).cloned().collect();
-                rule.scope_challenge = Some(scope_challenge(&wanted));
+            // Roles are not named: a client cannot obtain one by asking
+            // for a scope (a missing role has its own answer).
+            if !rule.scopes.is_empty() {
+                rule.scope_challenge = Some(scope_challenge(&rule.scopes));
             }
         }
+        let policy_max_age = mfa.max_age.map(|age| age.as_secs());
         let keys = KeyStore::new(
             keys.source,
             keys.static_keys,
@@ -151,6 +153,7 @@ impl Pipeline {
                 answers.keys_unavailable,
                 answers.step_up,
                 answers.claims_challenge.as_ref(),
+                policy_max_age,
             ),
             clock,
         }
@@ -236,12 +239,15 @@ impl Pipeline {
         now: SystemTime,
     ) -> Result<Option<MfaProof>, Reason> {
         let has_scopes = rule.scopes.iter().all(|s| claims.scopes().any(|c| c == s));
+        if !has_scopes {
+            return Err(Reason::MissingScope);
+        }
         let has_roles = rule
             .roles
             .iter()
             .all(|r| claims.roles().iter().any(|c| c == r));
-        if !has_scopes || !has_roles {
-            return Err(Reason::MissingScope);
+        if !has_roles {
+            return Err(Reason::MissingRole);
         }
         if rule.access != Access::Mfa {
             return Ok(None);
@@ -294,10 +300,14 @@ impl Pipeline {
         now: SystemTime,
     ) -> Response<ResponseBody<B>> {
         let mut facts = Facts::of(headers);
-        facts.cp1 = claims.is_some_and(|c| c.client_capabilities().iter().any(|cap| cap == "cp1"));
+        // Capability names are compared ASCII case-insensitively (`CP1`, `Cp1`).
+        facts.cp1 = claims.is_some_and(|c| {
+            c.client_capabilities()
+                .iter()
+                .any(|cap| cap.eq_ignore_ascii_case("cp1"))
+        });
         self.answers.render(
-            reason.kind(),
-            reason == Reason::AppOnlyDenied,
+            reason,
             rule.scope_challenge.as_ref(),
             facts,
             return_to,

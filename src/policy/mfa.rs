@@ -155,7 +155,9 @@ impl MfaPolicy {
     /// `leeway` is the clock skew allowed on `auth_time` with `max_age`.
     ///
     /// # Errors
-    /// [`Reason::NoMfaProof`], [`Reason::EntraV2NoAmr`] or [`Reason::MfaTooOld`].
+    /// [`Reason::NoMfaProof`], [`Reason::EntraV2NoAmr`] or [`Reason::MfaTooOld`];
+    /// [`Reason::AuthTimeInFuture`] when `auth_time` lies beyond `now + leeway`
+    /// (such a token is invalid: it would satisfy `max_age` forever).
     pub fn prove(
         &self,
         claims: &Claims,
@@ -184,6 +186,9 @@ impl MfaPolicy {
         })?;
         if let Some(max_age) = self.max_age {
             let auth_time = claims.registered().auth_time.ok_or(Reason::MfaTooOld)?;
+            if auth_time.is_finite() && auth_time > now + leeway {
+                return Err(Reason::AuthTimeInFuture);
+            }
             if !auth_time.is_finite() || now - auth_time > max_age.as_secs_f64() + leeway {
                 return Err(Reason::MfaTooOld);
             }
@@ -365,5 +370,14 @@ mod tests {
         assert_eq!(p.prove_secs(&c, 1700.0, 60.0), Err(Reason::MfaTooOld));
         let c = claims(serde_json::json!({"amr":["mfa"]}));
         assert_eq!(p.prove_secs(&c, 1500.0, 60.0), Err(Reason::MfaTooOld));
+        // A sign-in in the future never satisfies max_age; within the
+        // leeway it still does.
+        let c = claims(serde_json::json!({"amr":["mfa"], "auth_time": 1000.0 + 315_360_000.0}));
+        assert_eq!(
+            p.prove_secs(&c, 1000.0, 60.0),
+            Err(Reason::AuthTimeInFuture)
+        );
+        let c = claims(serde_json::json!({"amr":["mfa"], "auth_time": 1050}));
+        assert_eq!(p.prove_secs(&c, 1000.0, 60.0), Ok(MfaProof::Amr));
     }
 }
