@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{RequireMfaLayer, validate};
+use super::RequireMfaLayer;
+use super::validate::{self, KeySource};
 use crate::cache::DEFAULT_CACHE_BYTES;
 use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
 use crate::clock::{Clock, SystemClock};
@@ -27,14 +28,6 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
 pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 /// Default longest accepted `exp - now`.
 pub(crate) const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(48 * 3600);
-
-pub(super) enum KeySource {
-    None,
-    Static(KeySet),
-    Jwks(String),
-    Discovery(String),
-    DiscoverFromIssuer,
-}
 
 /// Configures a [`RequireMfaLayer`]. Every method returns the builder.
 ///

@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use super::builder::{Builder, KeySource};
+use super::builder::Builder;
 use crate::challenge::{ChallengeStyle, check_step_up};
 use crate::config_error::ConfigError;
 use crate::jwks::KeySet;
@@ -11,6 +11,15 @@ use crate::jwks::fetch;
 use crate::jwks::store::Source;
 use crate::pipeline::{AnswerSettings, KeySettings, Settings};
 use crate::token::validate::IssuerMatch;
+
+/// Where the builder was told to find keys.
+pub(super) enum KeySource {
+    None,
+    Static(KeySet),
+    Jwks(String),
+    Discovery(String),
+    DiscoverFromIssuer,
+}
 
 /// Checks everything that can be checked before the first request.
 pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
