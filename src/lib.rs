@@ -36,16 +36,21 @@
 //!
 //! ## What happens to a request
 //! 1. The first matching [`Rule`] decides what the route needs ([`Access`]):
-//!    `public`, `optional`, `authenticated` (the default) or `mfa`.
+//!    `public`, `optional`, `authenticated` (the default) or `mfa`. Rules
+//!    match the request's path, or its [`OriginalPath`] when a router in
+//!    front rewrote the URI.
 //! 2. The bearer token is read from `Authorization` (RFC 6750); nothing else
 //!    by default.
 //! 3. The compact JWS is checked (size cap, three segments, strict header,
 //!    no duplicate JSON members), its key looked up by `kid` in the issuer's
 //!    key set, and its signature verified with the key's one algorithm.
-//! 4. Claims are checked (`iss`, `aud`, `exp`, `nbf`, `iat`, lifetime) and
-//!    attached to the request as [`Claims`] and [`Decision`].
+//! 4. Claims are checked (`iss`, `aud`, `exp`, `nbf`, `iat`, lifetime),
+//!    then the rule's scopes and roles.
 //! 5. On `mfa` routes, users must show MFA (`amr` holds `mfa` by default);
-//!    app-only callers skip the check by default ([`AppOnly`]).
+//!    app-only callers skip the check by default ([`AppOnly`]); an
+//!    [`Exemption`] can stand in for missing proof.
+//! 6. A request that passes carries [`Claims`] and [`Decision`] in its
+//!    extensions; every decision is logged at target `tower_mfa::decision`.
 //!
 //! Refusals carry no token or claim value. By default a missing MFA is
 //! `401 Unauthorized - MFA required` ([`MFA_REASON_PHRASE`]) with
