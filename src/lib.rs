@@ -50,7 +50,8 @@
 //!    app-only callers skip the check by default ([`AppOnly`]); an
 //!    [`Exemption`] can stand in for missing proof.
 //! 6. A request that passes carries [`Claims`] and [`Decision`] in its
-//!    extensions; every decision is logged at target `tower_mfa::decision`.
+//!    extensions. Every refusal and every decision on a verified token is
+//!    logged at target `tower_mfa::decision`.
 //!
 //! Refusals carry no token or claim value. By default a missing MFA is
 //! `401 Unauthorized - MFA required` ([`MFA_REASON_PHRASE`]) with
