@@ -115,8 +115,9 @@ function esc(value) {
 const STYLE = `
 *{box-sizing:border-box}
 body{margin:0;min-height:100vh;font:15px/1.45 "Segoe UI",system-ui,-apple-system,"Helvetica Neue",Arial,sans-serif;
-  color:#1b1b1b;background:linear-gradient(135deg,#e8eef6 0%,#f5f7fa 60%,#eef2ef 100%);display:flex;align-items:center;justify-content:center}
-.card{width:420px;background:#fff;border-radius:6px;box-shadow:0 2px 10px rgba(0,0,0,.12);padding:36px 40px 28px}
+  color:#1b1b1b;background:#eef1f5;display:flex;align-items:center;justify-content:center}
+.card{width:440px;background:#fff;border-radius:6px;border:1px solid #dde3ea;padding:32px 40px 22px}
+.card.wide{width:600px}
 .brand{display:flex;align-items:center;gap:10px;font-weight:600;color:#404040;margin-bottom:22px}
 .logo{display:grid;grid-template-columns:9px 9px;gap:2px}
 .logo i{display:block;width:9px;height:9px}
@@ -135,16 +136,18 @@ button:hover{background:#005da6}
 .error{color:#a4262c;background:#fde7e9;border-left:3px solid #a4262c;padding:6px 10px;font-size:14px}
 ol{padding-left:20px;margin:8px 0}
 ol li{margin:6px 0}
-.qr{display:flex;gap:16px;align-items:center;margin:10px 0}
-.qr svg{width:148px;height:148px;border:1px solid #ddd;padding:4px;background:#fff}
+.setup{display:flex;gap:22px;align-items:flex-start;margin:12px 0 4px}
+.qr svg{display:block;width:156px;height:156px;border:1px solid #ddd;padding:4px;background:#fff}
+.setup ol{margin:0}
+.app{font-size:13px;color:#555}
 code.secret{display:inline-block;font:14px Consolas,"DejaVu Sans Mono",monospace;background:#f4f4f4;border:1px solid #ddd;padding:4px 6px;word-break:break-all}
 .foot{margin-top:22px;font-size:12px;color:#767676;border-top:1px solid #eee;padding-top:10px}
 `;
 
-function send(res, status, title, body) {
+function send(res, status, title, body, wide = false) {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title>
-<style>${STYLE}</style></head><body><main class="card">
+<style>${STYLE}</style></head><body><main class="card${wide ? ' wide' : ''}">
 <div class="brand"><span class="logo"><i></i><i></i><i></i><i></i></span>${esc(ISSUER_LABEL)}</div>
 ${body}
 <div class="foot">Test identity provider for tower-mfa. Not a real account system.</div>
@@ -162,7 +165,7 @@ ${body}
 function passwordPage(res, uid, { error, username } = {}) {
   send(res, error ? 401 : 200, 'Sign in', `
 <h1 id="title">Sign in</h1>
-<p>Use your partner account.</p>
+<p>to continue to <b>Partner dashboard</b></p>
 ${error ? `<p class="error" id="error">${esc(error)}</p>` : ''}
 <form method="post" action="/interaction/${esc(uid)}/password" autocomplete="off">
 <label for="username">User name</label>
@@ -189,15 +192,17 @@ async function mfaPage(res, uid, state, error) {
     return send(res, status, 'Set up your authenticator app', `
 <h1 id="title">Set up your authenticator app</h1>
 ${who}
-<p>Your organisation requires multi-factor authentication. Register an authenticator app once; after that you will be asked for a code.</p>
+<p>Partner dashboard requires multi-factor authentication. Register an authenticator app once; next time you will only be asked for a code.</p>
 ${errorLine}
+<div class="setup">
+<div class="qr" id="qr">${svg}</div>
 <ol>
-<li>In your authenticator app, add an account and scan this QR code:
-<div class="qr" id="qr">${svg}</div></li>
+<li>In your authenticator app (Microsoft Authenticator, Google Authenticator, ...), add an account and scan the QR code.</li>
 <li>Can't scan it? Enter this key:<br><code class="secret" id="secret">${esc(state.secret)}</code></li>
 <li>Enter the 6-digit code the app shows.</li>
 </ol>
-${form('Code')}`);
+</div>
+${form('Code')}`, true);
   }
   return send(res, status, 'Enter code', `
 <h1 id="title">Enter code</h1>
