@@ -288,7 +288,7 @@ static CUSTOMERS: &[Customer] = &[
         domain: "adatum.example",
         tenant: "3f1c9a52-6d0e-4b7a-9c1e-2a8d5f0b7e41",
         country: "United States",
-        relationship: "Reseller, delegated admin",
+        relationship: "Delegated admin",
         status: "Active",
         subscriptions: &[
             sub(
@@ -316,7 +316,7 @@ static CUSTOMERS: &[Customer] = &[
         domain: "fourthcoffee.example",
         tenant: "7a90c3e4-1b2f-4d6e-8f03-5c4b2a1d9e86",
         country: "Portugal",
-        relationship: "Reseller, delegated admin",
+        relationship: "Delegated admin",
         status: "Active",
         subscriptions: &[
             sub(
@@ -334,7 +334,7 @@ static CUSTOMERS: &[Customer] = &[
         domain: "northwindtraders.example",
         tenant: "e5c2b8a1-4f7d-4e93-b0a6-1d8c3f5e2a90",
         country: "Canada",
-        relationship: "Reseller, delegated admin",
+        relationship: "Delegated admin",
         status: "Active",
         subscriptions: &[
             sub("Dynamics 365 Sales Enterprise", 32, "Annual", "2027-06-30"),
@@ -363,7 +363,7 @@ static CUSTOMERS: &[Customer] = &[
         domain: "wideworldimporters.example",
         tenant: "91a4d7c2-5e3b-4f80-a6d1-8b2e0c7f3a55",
         country: "United Kingdom",
-        relationship: "Reseller, delegated admin",
+        relationship: "Delegated admin",
         status: "Active",
         subscriptions: &[
             sub("Microsoft 365 Business Premium", 64, "Annual", "2027-02-10"),

@@ -53,6 +53,26 @@ fn totp(secret: &str) -> String {
     totp.generate(now).to_string()
 }
 
+/// A code that is none of the previous, current and next steps' codes for `secret`.
+fn wrong_code(secret: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("a base32 secret"))
+        .build()
+        .expect("a valid TOTP");
+    let near: Vec<String> = [now - 30, now, now + 30]
+        .iter()
+        .map(|t| totp.generate(*t).to_string())
+        .collect();
+    (0..4u32)
+        .map(|i| format!("{:06}", 123_456 + i))
+        .find(|c| !near.contains(c))
+        .expect("four candidates, three codes")
+}
+
 fn screenshots() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
@@ -414,14 +434,16 @@ async fn partner_dashboard_in_headless_chromium() {
     )
     .await;
     again.wait_title("Enter code").await;
-    // A wrong code is refused on the same page.
-    again.type_into("#code", "000000").await;
+    // A wrong code (neither the previous, the current nor the next step's) is refused on the
+    // same page.
+    assert!(!again.has("#error").await);
+    again
+        .type_into("#code", &wrong_code(JANE_TOTP_SECRET))
+        .await;
     again.click("#submit").await;
-    again.wait_title("Enter code").await;
-    if again.text("error").await.is_none() {
-        // 000000 happened to be the current code: vanishingly rare, still no failure.
-        assert_eq!(totp(JANE_TOTP_SECRET), "000000");
-    }
+    again.wait_for("#error").await;
+    assert_eq!(again.text("title").await.as_deref(), Some("Enter code"));
+    assert!(again.current_url().await.starts_with(&issuer));
     shots.take(&again, "wrong-code").await;
     again.type_into("#code", &totp(JANE_TOTP_SECRET)).await;
     again.click("#submit").await;

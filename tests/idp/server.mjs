@@ -401,6 +401,14 @@ async function route(req, res) {
 
 const server = http.createServer((req, res) => {
   route(req, res).catch((err) => {
+    // oidc-provider's own errors (an expired or foreign interaction, ...) keep their 4xx status.
+    const status = err?.statusCode ?? err?.status;
+    if (err?.expose && Number.isInteger(status) && status >= 400 && status < 500) {
+      log('request refused', req.method, req.url, err?.message);
+      if (!res.headersSent) sendJson(res, status, { error: err.error ?? 'invalid_request', error_description: err.error_description });
+      else res.destroy();
+      return;
+    }
     log('request failed', req.method, req.url, err);
     if (!res.headersSent) sendJson(res, 500, { error: 'server_error', message: String(err?.message ?? err) });
     else res.destroy();

@@ -344,6 +344,21 @@ impl Session<'_> {
         }
     }
 
+    /// Waits (up to 15 s) until an element matches `selector`; panics with the page otherwise.
+    pub async fn wait_for(&self, selector: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.has(selector).await {
+            if Instant::now() > deadline {
+                panic!(
+                    "waited for {selector}; at {}: {}",
+                    self.current_url().await,
+                    self.body_text().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn element(&self, selector: &str) -> String {
         let value = self
             .call(
