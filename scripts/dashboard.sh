@@ -26,8 +26,15 @@ mkfifo "$tmp/stdin"
 idp=$!
 # The provider exits when its stdin closes: keep it open while this script runs.
 exec 3>"$tmp/stdin"
-cleanup() { exec 3>&-; kill "$idp" 2>/dev/null || true; rm -rf "$tmp"; }
+dashboard=
+cleanup() {
+  exec 3>&-
+  [ -n "$dashboard" ] && kill "$dashboard" 2>/dev/null
+  kill "$idp" 2>/dev/null
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 for _ in $(seq 1 100); do
   [ -s "$tmp/ready" ] && break
@@ -58,4 +65,6 @@ TOWER_MFA_CLIENT_SECRET=partner-dashboard-secret \
 TOWER_MFA_SCOPES="openid customers.read" \
 TOWER_MFA_ADDR="$addr" \
 RUST_LOG="${RUST_LOG:-warn}" \
-  "${CARGO_TARGET_DIR:-target}/debug/examples/partner_dashboard"
+  "${CARGO_TARGET_DIR:-target}/debug/examples/partner_dashboard" &
+dashboard=$!
+wait "$dashboard"

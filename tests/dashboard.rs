@@ -1,5 +1,5 @@
 //! The partner dashboard (`examples/partner_dashboard.rs`) in headless Chromium, signing in on
-//! the real pages of the test OpenID Provider (tests/idp): a person's path through the seed's
+//! the real pages of the test OpenID Provider (tests/idp): a person's path through Partner Center's
 //! examples, typed into the pages, with TOTP codes computed from the secret the page shows.
 //!
 //! - Jane (MFA registered) signs in with her password and a code, reaches the overview and
