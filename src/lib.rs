@@ -101,6 +101,7 @@ pub mod config_file;
 mod error;
 #[cfg(feature = "cli")]
 pub mod inspect;
+mod issuer;
 pub mod jwks;
 mod layer;
 mod log;
@@ -130,6 +131,7 @@ pub use challenge::{
 pub use claims::Claims;
 pub use config_error::ConfigError;
 pub use error::{ErrorKind, Reason};
+pub use issuer::Issuer;
 pub use layer::{Builder, DEFAULT_MAX_TOKEN_LEN, RequireMfa, RequireMfaLayer, ResponseFuture};
 pub use original_path::OriginalPath;
 pub use pipeline::Decision;

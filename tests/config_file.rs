@@ -20,7 +20,7 @@ use http::{Method, Request, Response, StatusCode};
 use serde_json::json;
 use tower::{Layer, ServiceExt};
 use tower_mfa::clock::ManualClock;
-use tower_mfa::{Builder, Decision, ExemptSubject, Exemptions, RequireMfaLayer};
+use tower_mfa::{Builder, ConfigError, Decision, ExemptSubject, Exemptions, RequireMfaLayer};
 
 const OID: &str = "4988e250-5aee-482a-9136-6d269cb755c0";
 const APP_ID: &str = "23ec45a3-5127-4185-9eff-c8887839e6ab";
@@ -666,4 +666,115 @@ fn the_documented_examples_parse() {
         rest = &body[end..];
     }
     assert!(blocks >= 2, "found {blocks} TOML blocks");
+}
+
+/// The v1 + v2 multi-tenant partner configuration of docs/ENTRA.md parses,
+/// builds, and trusts its three issuers.
+#[test]
+fn the_entra_partner_configuration_parses() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ENTRA.md")).unwrap();
+    let start = doc.find("```toml\n").expect("a TOML block") + 8;
+    let toml = &doc[start..];
+    let toml = &toml[..toml.find("```").expect("closed block")];
+    let layer = Builder::from_toml_str(toml)
+        .and_then(Builder::build)
+        .unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    assert_eq!(
+        layer.issuers().collect::<Vec<_>>(),
+        ["entra-v1", "entra-v2", "legacy-idp"]
+    );
+}
+
+/// `[[issuers]]` tables: every key, and the faults they can carry.
+#[test]
+fn issuer_tables() {
+    let two = r#"
+        [[issuers]]
+        name = "a"
+        issuer = "https://a.example/"
+        audiences = ["api://x"]
+        static_jwks = '{"keys":[]}'
+
+        [[issuers]]
+        name = "b"
+        issuer = "https://login.microsoftonline.com/{tenantid}/v2.0"
+        audiences = ["api://x"]
+        jwks_url = "https://keys.example/"
+        tenants = { deny = ["72f988bf-86f1-41af-91ab-2d7cd011db47"] }
+        strict_rfc9068 = false
+        leeway_seconds = 5
+        refresh_cooldown_seconds = 10
+        refresh_interval_seconds = 600
+    "#;
+    let layer = Builder::from_toml_str(two).unwrap().build().unwrap();
+    assert_eq!(layer.issuers().collect::<Vec<_>>(), ["a", "b"]);
+
+    // The shorthand and [[issuers]] do not mix.
+    let mixed = format!("issuer = \"https://c.example/\"\n{two}");
+    let err = Builder::from_toml_str(&mixed).unwrap().build().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Conflict {
+                first: "issuer",
+                second: "issuers",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mixed = format!("jwks_url = \"https://keys.example/\"\n{two}");
+    let err = Builder::from_toml_str(&mixed).unwrap().build().unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Conflict { first: "keys", .. }),
+        "{err}"
+    );
+
+    // Two key sources in one table.
+    let err = Builder::from_toml_str(
+        r#"
+        [[issuers]]
+        name = "a"
+        issuer = "https://a.example/"
+        audiences = ["api://x"]
+        jwks_url = "https://keys.example/"
+        discovery_url = "https://a.example/.well-known/openid-configuration"
+        "#,
+    )
+    .err()
+    .expect("refused");
+    assert!(
+        matches!(
+            err,
+            ConfigError::Conflict {
+                first: "jwks_url",
+                second: "discovery_url",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Overlapping issuers, named.
+    let overlap = two.replace(
+        "https://a.example/",
+        "https://login.microsoftonline.com/df845f1a-7b35-40a2-ba78-6481de91f8ae/v2.0",
+    );
+    let err = Builder::from_toml_str(&overlap)
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::OverlappingIssuers { first, second, .. } if first == "a" && second == "b"),
+        "{err}"
+    );
+
+    // An unknown key in a table.
+    let err = Builder::from_toml_str(
+        "[[issuers]]\nname = \"a\"\nissuer = \"https://a.example/\"\naudience = \"x\"\n",
+    )
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("audience"), "{err}");
 }

@@ -195,6 +195,7 @@ pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
     if let Some(t) = file.tenants {
         b = b.allow_tenants(t.allow).deny_tenants(t.deny);
     }
+    b = super::issuers::trust(b, file.issuers)?;
     let list = exemptions(file.exemptions)?;
     Ok(b.exemptions(Exemptions::new(list)))
 }

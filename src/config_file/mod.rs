@@ -104,6 +104,7 @@
 //! ```
 
 mod convert;
+mod issuers;
 mod schema;
 
 use std::path::Path;

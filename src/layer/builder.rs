@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::RequireMfaLayer;
-use super::validate::{self, KeySource};
+use super::validate;
 use crate::cache::DEFAULT_CACHE_BYTES;
 use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
 use crate::clock::{Clock, SystemClock};
 use crate::config_error::ConfigError;
+use crate::issuer::{Issuer, KeySource};
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::RefreshPolicy;
@@ -70,6 +71,7 @@ pub struct Builder {
     pub(super) tenants: TenantFilter,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) cache_bytes: u64,
+    pub(super) issuers: Vec<Issuer>,
 }
 
 impl Default for Builder {
@@ -112,6 +114,7 @@ impl Builder {
             tenants: TenantFilter::default(),
             clock: Arc::new(SystemClock),
             cache_bytes: DEFAULT_CACHE_BYTES,
+            issuers: Vec::new(),
         }
     }
 

@@ -64,7 +64,7 @@ where
             Extracted::Skip => Verdict::Allow(None),
             Extracted::Refused(reason) => Verdict::Deny(reason, None),
             Extracted::Token(token) => match pipeline.verify(token, now) {
-                Verified::Claims(claims) => pipeline.authorize(rule, claims, now),
+                Verified::Claims(claims, issuer) => pipeline.authorize(rule, claims, issuer, now),
                 Verified::Refused(reason) => Verdict::Deny(reason, None),
                 Verified::Fetch(token) => {
                     // Release the readied service: its capacity is not held
@@ -76,7 +76,9 @@ where
                     return ResponseFuture::fetching(Box::pin(async move {
                         let now = pipeline.clock.now();
                         let verdict = match pipeline.verify_fetched(&token).await {
-                            Verified::Claims(claims) => pipeline.authorize(&rule, claims, now),
+                            Verified::Claims(claims, issuer) => {
+                                pipeline.authorize(&rule, claims, issuer, now)
+                            }
                             Verified::Refused(reason) => Verdict::Deny(reason, None),
                             Verified::Fetch(_) => Verdict::Deny(Reason::UnknownKeyId, None),
                         };

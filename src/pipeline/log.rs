@@ -5,6 +5,7 @@
 //! Claim values come from a verified token and are still escaped and capped;
 //! the token itself is never logged.
 
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use super::Verdict;
@@ -20,11 +21,17 @@ use crate::policy::route::Rule;
 pub(super) fn verdict(rule: &Rule, verdict: &Verdict) {
     match verdict {
         Verdict::Allow(None) => {}
-        Verdict::Allow(Some((claims, decision))) => match decision.reported() {
-            Some(reason) => event("report_only", Some(reason), rule, Some(claims), None),
-            None => event("allow", None, rule, Some(claims), decision.exemption()),
-        },
-        Verdict::Deny(reason, claims) => event("deny", Some(*reason), rule, claims.as_ref(), None),
+        Verdict::Allow(Some((claims, decision))) => {
+            let verified = Some((claims, &decision.issuer));
+            match decision.reported() {
+                Some(reason) => event("report_only", Some(reason), rule, verified, None),
+                None => event("allow", None, rule, verified, decision.exemption()),
+            }
+        }
+        Verdict::Deny(reason, found) => {
+            let verified = found.as_ref().map(|(claims, issuer)| (claims, issuer));
+            event("deny", Some(*reason), rule, verified, None);
+        }
     }
 }
 
@@ -32,20 +39,23 @@ fn event(
     outcome: &'static str,
     reason: Option<Reason>,
     rule: &Rule,
-    claims: Option<&Claims>,
+    verified: Option<(&Claims, &Arc<str>)>,
     exemption: Option<&str>,
 ) {
+    let claims = verified.map(|(claims, _)| claims);
+    let issuer = verified.map(|(_, issuer)| issuer);
     let exemption = Escaped(exemption.unwrap_or(""));
     let reason_code = reason.map_or("", Reason::as_str);
     let kind = reason.map_or("", |r| r.kind().as_str());
-    crate::metrics::decision(outcome, kind);
+    crate::metrics::decision(outcome, kind, issuer);
+    let issuer = issuer.map_or("", |name| &**name);
     let tid = claims.and_then(Claims::tenant_id).unwrap_or("");
     let oid = claims.and_then(Claims::object_id).unwrap_or("");
     let app = claims.and_then(Claims::client_id).unwrap_or("");
     if outcome == "allow" {
-        tracing::debug!(target: "tower_mfa::decision", outcome, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request allowed");
+        tracing::debug!(target: "tower_mfa::decision", outcome, issuer, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request allowed");
     } else {
-        tracing::info!(target: "tower_mfa::decision", outcome, reason = reason_code, kind, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request refused");
+        tracing::info!(target: "tower_mfa::decision", outcome, reason = reason_code, kind, issuer, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request refused");
     }
 }
 

@@ -15,6 +15,7 @@
 //! and returns plain data, so other front ends can run the same steps.
 
 mod decision;
+mod issuers;
 mod log;
 mod settings;
 mod verify;
@@ -25,7 +26,8 @@ use std::time::SystemTime;
 use http::{HeaderMap, Method, Request, Response, Uri};
 
 pub use decision::Decision;
-pub(crate) use settings::{AnswerSettings, KeySettings, Settings};
+pub(crate) use issuers::Trusted;
+pub(crate) use settings::{AnswerSettings, IssuerSettings, KeySettings, Settings};
 
 use crate::body::ResponseBody;
 use crate::cache::TokenCache;
@@ -33,7 +35,6 @@ use crate::challenge::{Answers, Facts, scope_challenge};
 use crate::claims::Claims;
 use crate::clock::Clock;
 use crate::error::{ErrorKind, Reason};
-use crate::jwks::store::KeyStore;
 use crate::original_path::OriginalPath;
 use crate::policy::caller::{AppOnly, Caller, classify};
 use crate::policy::exempt::Exemptions;
@@ -41,8 +42,6 @@ use crate::policy::mfa::{MfaPolicy, MfaProof, check_mfa_route};
 use crate::policy::route::{Access, Rule};
 use crate::time::unix_seconds;
 use crate::token::extract::{Sources, bearer_token};
-use crate::token::jws::TypPolicy;
-use crate::token::validate::Validation;
 
 /// The immutable state of one layer: checked settings, the key store and the
 /// verified-token cache.
@@ -51,9 +50,8 @@ pub(crate) struct Pipeline {
     default_rule: Rule,
     sources: Sources,
     max_token_len: usize,
-    typ: TypPolicy,
-    validation: Validation,
-    pub(crate) keys: KeyStore,
+    /// The trusted issuers (at least one), each with its own key store.
+    pub(crate) issuers: Vec<Trusted>,
     pub(crate) cache: Option<TokenCache>,
     mfa: MfaPolicy,
     app_only: AppOnly,
@@ -74,8 +72,9 @@ pub(crate) enum Extracted<'h> {
 
 /// What [`Pipeline::verify`] found.
 pub(crate) enum Verified {
-    /// The token is valid: signature, issuer, audience and times.
-    Claims(Claims),
+    /// The token is valid: signature, issuer, audience and times; with the
+    /// index of its issuer.
+    Claims(Claims, usize),
     /// The token's key is not cached: call [`Pipeline::verify_fetched`].
     Fetch(Box<str>),
     /// The token is refused.
@@ -86,25 +85,22 @@ pub(crate) enum Verified {
 pub(crate) enum Verdict {
     /// Let the request through, with the claims when a token was verified.
     Allow(Option<(Claims, Decision)>),
-    /// Refuse it (with the claims when the token itself was valid).
-    Deny(Reason, Option<Claims>),
+    /// Refuse it (with the claims and the issuer's short name when the
+    /// token itself was valid).
+    Deny(Reason, Option<(Claims, Arc<str>)>),
 }
 
 impl Pipeline {
     /// Builds the key store, the token cache and the pre-rendered answers.
     pub(crate) fn new(settings: Settings) -> Self {
         let Settings {
-            issuer,
-            audiences,
-            tenants,
-            leeway,
+            issuers,
             max_lifetime,
             keys,
             mut rules,
             default_access,
             sources,
             max_token_len,
-            typ,
             mfa,
             app_only,
             exemptions,
@@ -120,29 +116,17 @@ impl Pipeline {
             }
         }
         let policy_max_age = mfa.max_age.map(|age| age.as_secs());
-        let keys = KeyStore::new(
-            keys.source,
-            keys.static_keys,
-            issuer.exact().map(str::to_owned),
-            keys.client,
-            keys.fetch,
-            keys.refresh,
-            Arc::clone(&clock),
-        );
+        let max_lifetime = max_lifetime.as_secs_f64();
+        let issuers = issuers
+            .into_iter()
+            .map(|issuer| Trusted::new(issuer, &keys, max_lifetime, &clock))
+            .collect();
         Self {
             rules,
             default_rule: Rule::new(default_access, "/**").name("default"),
             sources,
             max_token_len,
-            typ,
-            validation: Validation {
-                issuer,
-                audiences,
-                leeway: leeway.as_secs_f64(),
-                max_lifetime: max_lifetime.as_secs_f64(),
-                tenants,
-            },
-            keys,
+            issuers,
             cache: (cache_bytes > 0).then(|| TokenCache::new(cache_bytes)),
             mfa,
             app_only,
@@ -203,9 +187,19 @@ impl Pipeline {
     /// Step 4: scopes and roles, then (on `mfa` routes) caller class and MFA
     /// proof; exemptions stand in for missing MFA proof only, after the
     /// token, tenant lists, scopes and roles passed.
-    pub(crate) fn authorize(&self, rule: &Rule, claims: Claims, now: SystemTime) -> Verdict {
+    pub(crate) fn authorize(
+        &self,
+        rule: &Rule,
+        claims: Claims,
+        issuer: usize,
+        now: SystemTime,
+    ) -> Verdict {
         let caller = classify(&claims);
+        let (issuer_name, leeway) = self.issuers.get(issuer).map_or((Arc::from(""), 0.0), |t| {
+            (Arc::clone(&t.name), t.validation.leeway)
+        });
         let mut decision = Decision {
+            issuer: Arc::clone(&issuer_name),
             caller,
             mfa: None,
             rule: Arc::clone(&rule.name),
@@ -213,7 +207,7 @@ impl Pipeline {
             reported: None,
             exemption: None,
         };
-        let mut outcome = self.check_rule(rule, &claims, caller, now);
+        let mut outcome = self.check_rule(rule, &claims, caller, leeway, now);
         if let Err(reason) = outcome
             && reason.kind() == ErrorKind::MfaRequired
             && rule.access == Access::Mfa
@@ -226,7 +220,7 @@ impl Pipeline {
         match outcome {
             Ok(proof) => decision.mfa = proof,
             Err(reason) if rule.reports_only(now) => decision.reported = Some(reason),
-            Err(reason) => return Verdict::Deny(reason, Some(claims)),
+            Err(reason) => return Verdict::Deny(reason, Some((claims, issuer_name))),
         }
         Verdict::Allow(Some((claims, decision)))
     }
@@ -236,6 +230,7 @@ impl Pipeline {
         rule: &Rule,
         claims: &Claims,
         caller: Caller,
+        leeway: f64,
         now: SystemTime,
     ) -> Result<Option<MfaProof>, Reason> {
         let has_scopes = rule.scopes.iter().all(|s| claims.scopes().any(|c| c == s));
@@ -258,7 +253,7 @@ impl Pipeline {
             caller,
             claims,
             unix_seconds(now),
-            self.validation.leeway,
+            leeway,
         )
     }
 
@@ -281,9 +276,10 @@ impl Pipeline {
                 }
                 None
             }
-            Verdict::Deny(reason, claims) => {
+            Verdict::Deny(reason, found) => {
                 let return_to = OriginalPath::path_and_query_of(req);
-                Some(self.answer(rule, reason, claims.as_ref(), req.headers(), return_to, now))
+                let claims = found.as_ref().map(|(claims, _)| claims);
+                Some(self.answer(rule, reason, claims, req.headers(), return_to, now))
             }
         }
     }
@@ -311,7 +307,17 @@ impl Pipeline {
             rule.scope_challenge.as_ref(),
             facts,
             return_to,
-            self.keys.retry_after(now),
+            self.retry_after(now),
         )
+    }
+
+    /// Seconds until an unknown-`kid` refresh may run again: the longest
+    /// wait among the issuers (at least 1).
+    fn retry_after(&self, now: SystemTime) -> u64 {
+        self.issuers
+            .iter()
+            .map(|t| t.keys.retry_after(now))
+            .max()
+            .unwrap_or(1)
     }
 }
