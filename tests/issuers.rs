@@ -537,3 +537,31 @@ async fn per_issuer_typ_strictness_and_leeway() {
     h.get("/x", &rsa_key().sign_json(&header, &late_a)).await;
     assert_eq!(log.reason().as_deref(), Some("expired"));
 }
+
+#[tokio::test]
+async fn decision_events_name_the_issuer_of_verified_tokens_only() {
+    let log = Log::start();
+    let c = clock();
+    let h = Harness::new(
+        RequireMfaLayer::builder()
+            .trust(static_issuer("idp-a", A))
+            .trust(static_issuer("idp-b", B))
+            .rule(tower_mfa::Rule::mfa("/v1/**"))
+            .clock(c.clone()),
+    );
+    let mut no_mfa = claims(&c, B, TENANT_A);
+    no_mfa["amr"] = json!(["pwd"]);
+    h.get("/v1/x", &rsa_key().token(&no_mfa))
+        .await
+        .assert_mfa_required();
+    assert_eq!(log.reason().as_deref(), Some("no_mfa_proof"));
+    let last = |log: &Log| log.text().lines().last().unwrap_or_default().to_owned();
+    assert!(last(&log).contains("issuer=idp-b"), "{}", last(&log));
+    // A forged token claims idp-a: nothing proves it, so no issuer is named.
+    h.get("/v1/x", &rsa_key2().token(&claims(&c, A, TENANT_A)))
+        .await
+        .assert_invalid_token();
+    assert_eq!(log.reason().as_deref(), Some("unknown_kid"));
+    assert!(!last(&log).contains("idp-a"), "{}", last(&log));
+    assert!(last(&log).contains("issuer= "), "{}", last(&log));
+}

@@ -85,9 +85,8 @@ pub(crate) enum Verified {
 pub(crate) enum Verdict {
     /// Let the request through, with the claims when a token was verified.
     Allow(Option<(Claims, Decision)>),
-    /// Refuse it (with the claims and the issuer's short name when the
-    /// token itself was valid).
-    Deny(Reason, Option<(Claims, Arc<str>)>),
+    /// Refuse it (with the claims when the token itself was valid).
+    Deny(Reason, Option<Claims>),
 }
 
 impl Pipeline {
@@ -220,7 +219,7 @@ impl Pipeline {
         match outcome {
             Ok(proof) => decision.mfa = proof,
             Err(reason) if rule.reports_only(now) => decision.reported = Some(reason),
-            Err(reason) => return Verdict::Deny(reason, Some((claims, issuer_name))),
+            Err(reason) => return Verdict::Deny(reason, Some(claims)),
         }
         Verdict::Allow(Some((claims, decision)))
     }
@@ -257,6 +256,16 @@ impl Pipeline {
         )
     }
 
+    /// The short name of the issuer of verified `claims` (the one their
+    /// `iss` routed to; `build()` guarantees there is at most one).
+    fn issuer_of(&self, claims: &Claims) -> Option<&Arc<str>> {
+        let iss = claims.issuer()?;
+        self.issuers
+            .iter()
+            .find(|t| t.validation.issuer.matches(iss))
+            .map(|t| &t.name)
+    }
+
     /// Step 5: logs the verdict, then either attaches the claims and decision
     /// to the request (`None`: let it through) or answers the refusal.
     pub(crate) fn conclude<B, R>(
@@ -266,7 +275,7 @@ impl Pipeline {
         req: &mut Request<R>,
         now: SystemTime,
     ) -> Option<Response<ResponseBody<B>>> {
-        log::verdict(rule, &verdict);
+        log::verdict(rule, &verdict, |claims| self.issuer_of(claims));
         match verdict {
             Verdict::Allow(found) => {
                 if let Some((claims, decision)) = found {
@@ -276,10 +285,9 @@ impl Pipeline {
                 }
                 None
             }
-            Verdict::Deny(reason, found) => {
+            Verdict::Deny(reason, claims) => {
                 let return_to = OriginalPath::path_and_query_of(req);
-                let claims = found.as_ref().map(|(claims, _)| claims);
-                Some(self.answer(rule, reason, claims, req.headers(), return_to, now))
+                Some(self.answer(rule, reason, claims.as_ref(), req.headers(), return_to, now))
             }
         }
     }
