@@ -118,8 +118,9 @@ impl Builder {
         }
     }
 
-    /// The issuer (`iss`), compared exactly. A `{tenantid}` placeholder makes
-    /// it a multi-tenant template: `https://login.microsoftonline.com/{tenantid}/v2.0`
+    /// The issuer (`iss`), compared exactly (the one-issuer shorthand of
+    /// [`Builder::trust`]). A `{tenantid}` placeholder makes it a multi-tenant
+    /// template: `https://login.microsoftonline.com/{tenantid}/v2.0`
     /// accepts any tenant whose `tid` equals that segment.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
@@ -386,7 +387,9 @@ impl Builder {
     ///
     /// # Errors
     /// A [`ConfigError`] naming the setting at fault: a missing issuer,
-    /// audience or key source; a URL that is invalid or not https (http only
+    /// audience or key source; issuers (see [`Builder::trust`]) that could
+    /// match one `iss`, or mixed with the one-issuer settings; a bad issuer
+    /// name; a URL that is invalid or not https (http only
     /// on loopback, when allowed); a rule pattern that does not parse; a
     /// step-up URL that cannot be a `Location`; an RFC 9470 challenge style
     /// with neither `acr_values` nor `max_age` while the MFA policy sets no
