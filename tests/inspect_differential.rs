@@ -276,12 +276,7 @@ async fn through_inspect(
     }
 }
 
-fn through_binary(
-    dir: &Path,
-    token: &str,
-    method: &Method,
-    path: &str,
-) -> (Answer, Option<i32>) {
+fn through_binary(dir: &Path, token: &str, method: &Method, path: &str) -> (Answer, Option<i32>) {
     let out = Command::new(env!("CARGO_BIN_EXE_tower-mfa"))
         .args(["inspect", "--json", "--config"])
         .arg(dir.join("partner-api.toml"))
@@ -412,4 +407,44 @@ async fn password_only_is_refused_on_customers_and_allowed_on_the_dashboard() {
         allowed.to_string().starts_with("verdict:   200 pass"),
         "{allowed}"
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn exemption_and_report_only_are_named() {
+    let layer = layer();
+    let token = rsa_key().token(&with(user_claims(&["pwd"]), json!({"oid": EXEMPT_USER})));
+    let report = inspect::inspect_route(&token, &layer, Method::GET, "/v1/customers")
+        .await
+        .unwrap();
+    let route = report.route.as_ref().unwrap();
+    assert_eq!(route.outcome, Outcome::Exempted);
+    assert_eq!(route.exemption.as_ref().unwrap().id, "TKT-1001");
+    let text = report.to_string();
+    assert!(
+        text.starts_with(r#"verdict:   200 pass, MFA waived by exemption "TKT-1001""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"exemption: "TKT-1001" until 2099-06-30T00:00:00Z: security key on order"#),
+        "{text}"
+    );
+
+    let token = rsa_key().token(&user_claims(&["pwd"]));
+    for (path, mode) in [
+        ("/v1/reports/q3", "mode:      report-only\n"),
+        (
+            "/v1/orders/1",
+            "mode:      report-only until 2099-01-01T00:00:00Z\n",
+        ),
+        (
+            "/v1/billing",
+            "mode:      enforced since 2020-01-01T00:00:00Z\n",
+        ),
+    ] {
+        let report = inspect::inspect_route(&token, &layer, Method::GET, path)
+            .await
+            .unwrap();
+        let text = report.to_string();
+        assert!(text.contains(mode), "{path}: {text}");
+    }
 }

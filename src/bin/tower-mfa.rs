@@ -7,7 +7,7 @@
 //!
 //! Exit codes: 0 would pass, 1 would be refused, 2 usage or input error.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -124,19 +124,21 @@ fn main() -> ExitCode {
     let Command::Inspect(args) = Cli::parse().command;
     match run(&args) {
         Ok((source, report)) => {
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let mut out = std::io::stdout().lock();
             if args.json {
                 let mut json = report.to_json();
                 if let (Some(source), Some(object)) = (source, json.as_object_mut()) {
                     object.insert("keys_from".to_owned(), source.into());
                 }
-                println!("{json:#}");
+                let _ = writeln!(out, "{json:#}");
             } else {
                 if let Some(source) = source {
-                    println!("keys from: {source}");
+                    let _ = writeln!(out, "keys from: {source}");
                 }
                 let color = std::io::stdout().is_terminal()
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-                println!("{}", report.render(color));
+                let _ = writeln!(out, "{}", report.render(color).to_string().trim_end());
             }
             ExitCode::from(report.verdict.exit_code())
         }

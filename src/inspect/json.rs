@@ -1,5 +1,5 @@
 //! The `--json` rendering of a [`Report`]: the same data as the text, as one
-//! JSON object (stable keys; the verdict first).
+//! JSON object with stable keys.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
