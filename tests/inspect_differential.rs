@@ -448,3 +448,81 @@ async fn exemption_and_report_only_are_named() {
         assert!(text.contains(mode), "{path}: {text}");
     }
 }
+
+/// `--discovery` and `--jwks` in place of the file's keys, fetched as the
+/// layer fetches them; bad input is exit code 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_fetches_keys_by_discovery_or_jwks_url() {
+    let server = mint::JwksServer::start(jwks(&[rsa_key()])).await;
+    let dir = std::env::temp_dir().join(format!("tower-mfa-discovery-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("partner-api.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let token = rsa_key().token(&user_claims(&["pwd", "mfa"]));
+    let run = |args: Vec<String>| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tower-mfa"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let config = config.to_str().unwrap().to_owned();
+    for (flag, url) in [
+        ("--discovery", server.discovery_url()),
+        ("--jwks", server.jwks_url()),
+    ] {
+        let args: Vec<String> = [
+            "inspect",
+            "--config",
+            &config,
+            flag,
+            &url,
+            "--allow-http-loopback",
+            "--path",
+            "/v1/customers/42",
+            &token,
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let (code, text, err) = run(args);
+        assert_eq!(code, Some(0), "{flag}: {text}{err}");
+        assert!(
+            text.starts_with(&format!("keys from: {url}\nverdict:   200 pass\n")),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'), "no colour off a terminal: {text}");
+    }
+    assert!(
+        server
+            .discovery_hits
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 1
+    );
+
+    // An http URL needs --allow-http-loopback, as in the layer: exit 2.
+    let (code, _, err) = run([
+        "inspect",
+        "--config",
+        &config,
+        "--jwks",
+        &server.jwks_url(),
+        &token,
+    ]
+    .map(str::to_owned)
+    .to_vec());
+    assert_eq!(code, Some(2), "{err}");
+    // --path without --config, and a path that is not one: exit 2.
+    let (code, _, _) = run(["inspect", "--path", "/v1", &token]
+        .map(str::to_owned)
+        .to_vec());
+    assert_eq!(code, Some(2));
+    let (code, _, err) = run(["inspect", "--config", &config, "--path", "v1", &token]
+        .map(str::to_owned)
+        .to_vec());
+    assert_eq!(code, Some(2), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
