@@ -189,6 +189,12 @@ pub async fn inspect_with_jwks(
 /// and `WWW-Authenticate` value; the rest of the report decodes the token
 /// for the details.
 ///
+/// The steps have the layer's side effects but no decision event: a
+/// verified token enters the layer's token cache, an unknown `kid` fetches
+/// keys, and an exemption that applies is audited (target
+/// `tower_mfa::audit`) as every use is. Judge with a layer built for the
+/// purpose when that matters (the `tower-mfa` binary builds its own).
+///
 /// # Errors
 /// [`Error::EmptyInput`], [`Error::InvalidPath`] or
 /// [`Error::NotAHeaderValue`]; a refused request is not an error.
