@@ -162,6 +162,8 @@ pub(super) async fn judge(
         }
         Extracted::Token(token) => {
             steps.push(ok("token", "a bearer token in Authorization"));
+            // As the layer: a key not cached is fetched, then the token is
+            // verified again (a second `Fetch` is an unknown key).
             let verified = match pipeline.verify(token, now) {
                 Verified::Fetch(token) => match pipeline.verify_fetched(&token).await {
                     Verified::Fetch(_) => Verified::Refused(Reason::UnknownKeyId),
@@ -181,7 +183,10 @@ pub(super) async fn judge(
                     steps.push(fail("verify", reason));
                     Verdict::Deny(reason, None)
                 }
-                Verified::Fetch(_) => Verdict::Deny(Reason::UnknownKeyId, None),
+                Verified::Fetch(_) => {
+                    steps.push(fail("verify", Reason::UnknownKeyId));
+                    Verdict::Deny(Reason::UnknownKeyId, None)
+                }
             }
         }
     };
