@@ -56,7 +56,8 @@ impl<'a> MakeWriter<'a> for Buffer {
 }
 
 /// The log of the whole test binary: every event of the crate and its
-/// dependencies at every level, without colours.
+/// dependencies at every level, without colours, each line naming its thread
+/// (`ThreadId(N)`: a `#[tokio::test]` runs its tasks on its own thread).
 pub fn capture() -> Buffer {
     static BUFFER: OnceLock<Buffer> = OnceLock::new();
     BUFFER
@@ -65,6 +66,7 @@ pub fn capture() -> Buffer {
             let subscriber = tracing_subscriber::fmt()
                 .with_max_level(tracing::Level::TRACE)
                 .with_ansi(false)
+                .with_thread_ids(true)
                 .with_writer(buffer.clone())
                 .finish();
             tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
