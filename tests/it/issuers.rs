@@ -2,71 +2,62 @@
 //! each has its own keys, fetches and outage state, and a key verifies only
 //! tokens of the issuer (and, with Entra's per-key `issuer`, the tenant) that
 //! published it.
-#[path = "support/harness.rs"]
-mod harness;
-#[path = "support/mint.rs"]
-mod mint;
+
+use crate::{harness, logs, mint};
 
 use http::StatusCode;
 use serde_json::{Value, json};
 use tower_mfa::{ConfigError, Issuer, RequireMfaLayer};
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use harness::{Harness, clock, user_at};
 use mint::{AUDIENCE, Answer, JwksServer, TestKey, jwks, rsa_key, rsa_key2};
 
-/// The decision log of this test's thread, to read the reason codes of
-/// refusals (responses never carry them).
+/// This test's part of the binary's log (its thread's lines since it
+/// started), to read the reason codes of refusals (responses never carry
+/// them).
 struct Log {
-    buffer: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
+    buffer: logs::Buffer,
+    start: usize,
+    thread: String,
 }
 
-struct Writer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Writer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// How the log names this thread: `ThreadId(02)` (at least two digits).
+fn thread_tag() -> String {
+    let id = format!("{:?}", std::thread::current().id());
+    let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+    format!("ThreadId({digits:0>2})")
 }
 
 impl Log {
     fn start() -> Self {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&buffer);
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(move || Writer(Arc::clone(&writer)))
-            .finish();
-        let guard = tracing::subscriber::set_default(subscriber);
+        let buffer = logs::capture();
+        let start = buffer.len();
         Self {
             buffer,
-            _guard: guard,
+            start,
+            thread: thread_tag(),
         }
+    }
+
+    /// Every line this test's thread logged.
+    fn text(&self) -> String {
+        self.buffer
+            .text_since(self.start)
+            .lines()
+            .filter(|l| l.contains(&self.thread))
+            .map(|l| format!("{l}\n"))
+            .collect()
     }
 
     /// The reason code of the last refusal logged.
     fn reason(&self) -> Option<String> {
-        let text = String::from_utf8(self.buffer.lock().unwrap().clone()).unwrap();
+        let text = self.text();
         let line = text
             .lines()
             .rev()
             .find(|l| l.contains("tower_mfa::decision") && l.contains(" reason="))?;
         let (_, rest) = line.split_once(" reason=")?;
         Some(rest.split_whitespace().next()?.trim_matches('"').to_owned())
-    }
-
-    /// Every line logged.
-    fn text(&self) -> String {
-        String::from_utf8(self.buffer.lock().unwrap().clone()).unwrap()
     }
 }
 
@@ -555,7 +546,13 @@ async fn decision_events_name_the_issuer_of_verified_tokens_only() {
         .await
         .assert_mfa_required();
     assert_eq!(log.reason().as_deref(), Some("no_mfa_proof"));
-    let last = |log: &Log| log.text().lines().last().unwrap_or_default().to_owned();
+    let last = |log: &Log| {
+        let text = log.text();
+        text.lines()
+            .rfind(|l| l.contains("tower_mfa::decision"))
+            .unwrap_or_default()
+            .to_owned()
+    };
     assert!(last(&log).contains("issuer=idp-b"), "{}", last(&log));
     // A forged token claims idp-a: nothing proves it, so no issuer is named.
     h.get("/v1/x", &rsa_key2().token(&claims(&c, A, TENANT_A)))
