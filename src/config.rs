@@ -18,6 +18,7 @@ use crate::jwks::store::{KeyStore, RefreshPolicy, Source};
 use crate::layer::RequireMfaLayer;
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
+use crate::policy::matcher::Routes;
 use crate::policy::mfa::MfaPolicy;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, TokenSource};
@@ -458,8 +459,10 @@ impl Builder {
             self.refresh,
             Arc::clone(&self.clock),
         );
+        let routes = Routes::new(&rules).map_err(|_| ConfigError::new("too many route rules"))?;
         let guard = Guard {
             rules,
+            routes,
             default_rule: Rule::new(self.default_access, "/**").name("default"),
             sources: self.sources,
             max_token_len: self.max_token_len,

@@ -17,6 +17,7 @@ use crate::jwks::store::{KeyStore, Lookup};
 use crate::log::Escaped;
 use crate::policy::caller::{AppOnly, Caller, classify};
 use crate::policy::exempt::{Exemption, Exemptions};
+use crate::policy::matcher::Routes;
 use crate::policy::mfa::{MfaPolicy, MfaProof, check_mfa_route};
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, bearer_token, is_b64token};
@@ -78,6 +79,8 @@ impl Decision {
 /// The immutable configuration of one layer.
 pub(crate) struct Guard {
     pub(crate) rules: Vec<Rule>,
+    /// `rules` compiled for [`Guard::select`].
+    pub(crate) routes: Routes,
     pub(crate) default_rule: Rule,
     pub(crate) sources: Sources,
     pub(crate) max_token_len: usize,
@@ -111,9 +114,9 @@ impl Guard {
         uri: &Uri,
         headers: &HeaderMap,
     ) -> &Rule {
-        self.rules
-            .iter()
-            .find(|r| r.matches(method, path, uri, headers))
+        self.routes
+            .select(&self.rules, method, path, uri, headers)
+            .and_then(|i| self.rules.get(i))
             .unwrap_or(&self.default_rule)
     }
 

@@ -3,5 +3,6 @@
 
 pub mod caller;
 pub mod exempt;
+pub(crate) mod matcher;
 pub mod mfa;
 pub mod route;

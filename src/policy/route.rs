@@ -209,15 +209,32 @@ impl Rule {
         self.mode == Mode::ReportOnly || self.enforce_from.is_some_and(|from| now < from)
     }
 
+    /// The rule's path pattern, unless it is a predicate or invalid.
+    pub(crate) fn pattern(&self) -> Option<&Pattern> {
+        match &self.matcher {
+            Matcher::Pattern(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether the rule is decided by a predicate.
+    pub(crate) fn is_predicate(&self) -> bool {
+        matches!(self.matcher, Matcher::Predicate(_))
+    }
+
+    /// Whether the rule's method filter lets `method` through.
+    pub(crate) fn allows_method(&self, method: &Method) -> bool {
+        self.methods.as_ref().is_none_or(|methods| {
+            methods
+                .iter()
+                .any(|m| m == method || (*m == Method::GET && method == Method::HEAD))
+        })
+    }
+
     /// Whether the rule applies to a request.
     pub fn matches(&self, method: &Method, path: &str, uri: &Uri, headers: &HeaderMap) -> bool {
-        if let Some(methods) = &self.methods {
-            let ok = methods
-                .iter()
-                .any(|m| m == method || (*m == Method::GET && method == Method::HEAD));
-            if !ok {
-                return false;
-            }
+        if !self.allows_method(method) {
+            return false;
         }
         match &self.matcher {
             Matcher::Pattern(p) => p.matches(path),
@@ -238,10 +255,14 @@ impl fmt::Debug for Rule {
     }
 }
 
+/// One segment of a parsed pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
+pub(crate) enum Segment {
+    /// Exactly this text.
     Literal(Box<str>),
+    /// Any one non-empty segment (`*`).
     One,
+    /// Zero or more segments (`**`).
     Any,
 }
 
@@ -316,6 +337,11 @@ impl Pattern {
         })
     }
 
+    /// The pattern's segments.
+    pub(crate) fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
     /// Whether `path` (without query) matches. A trailing `/` is ignored.
     #[must_use]
     pub fn matches(&self, path: &str) -> bool {
@@ -337,7 +363,7 @@ impl Pattern {
 }
 
 /// The segments of a path after its leading `/`, ignoring one trailing `/`.
-fn split(rest: &str) -> std::str::Split<'_, char> {
+pub(crate) fn split(rest: &str) -> std::str::Split<'_, char> {
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let mut it = rest.split('/');
     if rest.is_empty() {
