@@ -11,7 +11,7 @@
 //!
 //! Before the benchmarks it prints the heap the compiled rules hold, counted
 //! by a counting global allocator (bytes live after compiling minus before,
-//! and the peak while compiling).
+//! and the peak while compiling), and the heap allocations per selection.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,8 +25,10 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static CALLS: AtomicUsize = AtomicUsize::new(0);
 
 fn grow(bytes: usize) {
+    CALLS.fetch_add(1, Ordering::Relaxed);
     let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
     PEAK.fetch_max(live, Ordering::Relaxed);
 }
@@ -94,6 +96,21 @@ fn memory() {
              peak {peak} bytes while compiling; the rules themselves {rules_bytes} bytes",
             held / n
         );
+        let headers = HeaderMap::new();
+        let long = "/partner/v1/resource2/x".repeat(50);
+        for path in [HIT, MISS, &long] {
+            let uri: Uri = path.parse().expect("uri");
+            let before = CALLS.load(Ordering::Relaxed);
+            for _ in 0..1000 {
+                std::hint::black_box(routes.select(&Method::GET, path, &uri, &headers));
+            }
+            let calls = CALLS.load(Ordering::Relaxed) - before;
+            println!(
+                "routes/allocations/{n}: {} per selection of a {}-segment path",
+                calls as f64 / 1000.0,
+                path.split('/').count() - 1
+            );
+        }
         drop(routes);
     }
 }
