@@ -12,6 +12,7 @@
 //! that index: exactly the predicates that walking the rules would call.
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 use http::{HeaderMap, Method, Uri};
 
@@ -25,11 +26,16 @@ const NONE: u32 = u32::MAX;
 const INLINE: usize = 32;
 
 /// The compiled route rules of one layer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Routes {
     nodes: Box<[Node]>,
-    /// Literal edges, each node's contiguous and sorted by text.
+    /// Every literal edge, in one open-addressing table keyed by parent node
+    /// and text (half empty at most, so a probe ends soon): one lookup per
+    /// state and segment, whatever the number of siblings.
     edges: Box<[Edge]>,
+    /// `64 - log2(edges.len())`: the table index is the top bits of a hash.
+    shift: u32,
+    hasher: foldhash::fast::RandomState,
     /// The text of every literal edge.
     text: Box<str>,
     /// Rule indices ending at a node, each node's contiguous and ascending.
@@ -40,8 +46,8 @@ pub(crate) struct Routes {
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    edges: u32,
-    edge_count: u32,
+    /// Has literal children.
+    literals: bool,
     /// The `*` child.
     one: u32,
     /// The `**` child.
@@ -54,9 +60,27 @@ struct Node {
 
 #[derive(Debug, Clone, Copy)]
 struct Edge {
+    /// The parent node, [`NONE`] for an empty slot.
+    parent: u32,
     text: u32,
     len: u32,
     child: u32,
+}
+
+const EMPTY: Edge = Edge {
+    parent: NONE,
+    text: 0,
+    len: 0,
+    child: 0,
+};
+
+/// The table slot where the search for `parent`'s child with text hashed to
+/// `hash` starts.
+fn slot(hash: u64, parent: u32, shift: u32) -> usize {
+    let key = (hash ^ u64::from(parent)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // The top bits of a 64-bit value shifted by at least one: fits a usize
+    // table index because the table was allocated with that many slots.
+    (key >> shift) as usize
 }
 
 /// A node while the trie is built.
@@ -113,14 +137,23 @@ impl Routes {
             }
             drafts[at].terminals.push(i);
         }
+        let literals: usize = drafts.iter().map(|d| d.literals.len()).sum();
+        let size = literals
+            .checked_mul(2)
+            .and_then(usize::checked_next_power_of_two)
+            .ok_or(TooLarge)?
+            .max(2);
+        index(size)?;
+        let shift = 64 - size.trailing_zeros();
+        let hasher = foldhash::fast::RandomState::default();
+        let mut edges = vec![EMPTY; size];
         let mut nodes = Vec::with_capacity(drafts.len());
-        let mut edges = Vec::new();
         let mut text = String::new();
         let mut terminals = Vec::new();
-        for draft in drafts {
+        for (at, draft) in drafts.into_iter().enumerate() {
+            let parent = index(at)?;
             let node = Node {
-                edges: index(edges.len())?,
-                edge_count: index(draft.literals.len())?,
+                literals: !draft.literals.is_empty(),
                 one: draft.one.map_or(Ok(NONE), index)?,
                 any: draft.any.map_or(Ok(NONE), index)?,
                 terminals: index(terminals.len())?,
@@ -128,11 +161,16 @@ impl Routes {
                 absorbs: draft.absorbs,
             };
             for (literal, child) in draft.literals {
-                edges.push(Edge {
+                let mut i = slot(hasher.hash_one(&*literal), parent, shift);
+                while edges[i].parent != NONE {
+                    i = (i + 1) & (size - 1);
+                }
+                edges[i] = Edge {
+                    parent,
                     text: index(text.len())?,
                     len: index(literal.len())?,
                     child: index(child)?,
-                });
+                };
                 text.push_str(&literal);
             }
             index(text.len())?;
@@ -142,6 +180,8 @@ impl Routes {
         Ok(Self {
             nodes: nodes.into(),
             edges: edges.into(),
+            shift,
+            hasher,
             text: text.into(),
             terminals: terminals.into(),
             predicates: predicates.into(),
@@ -184,12 +224,15 @@ impl Routes {
         self.close(&mut current);
         for segment in split(rest) {
             next.clear();
+            let hash = self.hasher.hash_one(segment);
             for &state in current.as_slice() {
                 let node = self.nodes[state as usize];
                 if node.absorbs {
                     next.push(state);
                 }
-                if let Some(child) = self.literal(node, segment) {
+                if node.literals
+                    && let Some(child) = self.literal(state, hash, segment)
+                {
                     next.push(child);
                 }
                 if node.one != NONE && !segment.is_empty() {
@@ -235,17 +278,25 @@ impl Routes {
         }
     }
 
-    /// The child of `node` for the literal `segment`.
-    fn literal(&self, node: Node, segment: &str) -> Option<u32> {
-        let start = node.edges as usize;
-        let edges = &self.edges[start..start + node.edge_count as usize];
-        edges
-            .binary_search_by(|edge| {
-                let text = &self.text[edge.text as usize..(edge.text + edge.len) as usize];
-                text.cmp(segment)
-            })
-            .ok()
-            .map(|i| edges[i].child)
+    /// The child of `parent` for the literal `segment` (hashed to `hash`).
+    fn literal(&self, parent: u32, hash: u64, segment: &str) -> Option<u32> {
+        let mask = self.edges.len() - 1;
+        let mut i = slot(hash, parent, self.shift);
+        // The table is at least half empty: the probe meets an empty slot.
+        loop {
+            let edge = self.edges[i];
+            if edge.parent == NONE {
+                return None;
+            }
+            if edge.parent == parent
+                && edge.len as usize == segment.len()
+                && self.text.as_bytes()[edge.text as usize..][..segment.len()]
+                    == *segment.as_bytes()
+            {
+                return Some(edge.child);
+            }
+            i = (i + 1) & mask;
+        }
     }
 }
 
