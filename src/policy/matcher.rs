@@ -30,8 +30,10 @@ const INLINE: usize = 32;
 pub(crate) struct Routes {
     nodes: Box<[Node]>,
     /// Every literal edge, in one open-addressing table keyed by parent node
-    /// and text (half empty at most, so a probe ends soon): one lookup per
-    /// state and segment, whatever the number of siblings.
+    /// and text (at most half full, so a probe ends soon): one lookup per
+    /// state and segment, whatever the number of siblings. Its layout is
+    /// fixed at `build()` with a random seed; a path only chooses where to
+    /// start probing.
     edges: Box<[Edge]>,
     /// `64 - log2(edges.len())`: the table index is the top bits of a hash.
     shift: u32,
@@ -78,8 +80,8 @@ const EMPTY: Edge = Edge {
 /// `hash` starts.
 fn slot(hash: u64, parent: u32, shift: u32) -> usize {
     let key = (hash ^ u64::from(parent)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    // The top bits of a 64-bit value shifted by at least one: fits a usize
-    // table index because the table was allocated with that many slots.
+    // The top `64 - shift` bits: below the table's length (a power of two
+    // that fits a u32).
     (key >> shift) as usize
 }
 
