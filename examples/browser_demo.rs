@@ -13,7 +13,7 @@
 //! OpenID Provider (tests/idp/server.mjs).
 //!
 //! Routes:
-//! - `/`: a sign-in page (public).
+//! - `/`: a sign-in page showing who is signed in (optional sign-in).
 //! - `/login?return_to=/path[&login_hint=..]`: starts an authorization request.
 //! - `/step-up?return_to=/path`: the layer's step-up URL; starts an
 //!   authorization request that asks for MFA (`prompt=login`, plus
@@ -120,9 +120,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let audience = required("TOWER_MFA_AUDIENCE")?;
     let client_id = required("TOWER_MFA_CLIENT_ID")?;
     let client_secret = env("TOWER_MFA_CLIENT_SECRET");
+    // `openid` is always requested by the OIDC client: drop it here so that
+    // it is not sent twice (`scope=openid openid ...`).
     let scopes: Vec<String> = env("TOWER_MFA_SCOPES")
-        .unwrap_or_else(|| "openid".to_owned())
+        .unwrap_or_default()
         .split_whitespace()
+        .filter(|s| *s != "openid")
         .map(str::to_owned)
         .collect();
     let step_up = StepUp {
@@ -168,7 +171,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .allow_http_loopback(true)
         .token_cookie(TOKEN_COOKIE)
         .step_up_url("/step-up")
-        .rule(Rule::public("/"))
+        // Optional: the home page shows who is signed in, when someone is.
+        .rule(Rule::optional("/"))
         .rule(Rule::public("/healthz"))
         .rule(Rule::public("/login"))
         .rule(Rule::public("/callback"))

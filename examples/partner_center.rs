@@ -9,7 +9,9 @@
 //! 127.0.0.1:3000 and prints curl lines to try. To trust a real issuer
 //! instead, set `TOWER_MFA_ISSUER`, `TOWER_MFA_AUDIENCE` and
 //! `TOWER_MFA_JWKS_URL` (or `TOWER_MFA_DISCOVERY_URL`); `TOWER_MFA_ADDR` sets
-//! the listen address.
+//! the listen address. The development issuer mints MFA tokens for anyone
+//! who asks, so it refuses to start on an address other than loopback: to
+//! listen on one, trust a real issuer.
 //!
 //! Routes:
 //! - `GET /healthz`: public.
@@ -55,25 +57,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = std::env::var("TOWER_MFA_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
+    let real = env_issuer::from_env().map_err(|e| e as Box<dyn std::error::Error>)?;
+    if real.is_none() && !addr.ip().is_loopback() {
+        eprintln!(
+            "refusing to listen on {addr}: the development issuer mints MFA tokens for anyone \
+             who asks, so it only listens on a loopback address (such as 127.0.0.1:3000). \
+             To serve on {addr}, trust a real issuer instead: set TOWER_MFA_ISSUER, \
+             TOWER_MFA_AUDIENCE and TOWER_MFA_JWKS_URL (or TOWER_MFA_DISCOVERY_URL)."
+        );
+        std::process::exit(2);
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
 
-    let (builder, dev) =
-        match env_issuer::from_env().map_err(|e| e as Box<dyn std::error::Error>)? {
-            Some(builder) => (builder, None),
-            None => {
-                let issuer = DevIssuer::new(format!("{base}/dev-issuer"))?;
-                let builder = RequireMfaLayer::builder()
-                    .issuer(issuer.issuer.clone())
-                    .audience(DEV_AUDIENCE)
-                    .jwks_url(format!("{base}/dev-issuer/jwks"))
-                    .allow_http_loopback(true)
-                    .step_up_url(format!("{base}/dev-issuer/step-up"))
-                    .rule(Rule::public("/dev-issuer/**"));
-                (builder, Some(Arc::new(issuer)))
-            }
-        };
+    let (builder, dev) = match real {
+        Some(builder) => (builder, None),
+        None => {
+            let issuer = DevIssuer::new(format!("{base}/dev-issuer"))?;
+            let builder = RequireMfaLayer::builder()
+                .issuer(issuer.issuer.clone())
+                .audience(DEV_AUDIENCE)
+                .jwks_url(format!("{base}/dev-issuer/jwks"))
+                .allow_http_loopback(true)
+                .step_up_url(format!("{base}/dev-issuer/step-up"))
+                .rule(Rule::public("/dev-issuer/**"));
+            (builder, Some(Arc::new(issuer)))
+        }
+    };
 
     let mfa = builder
         .rule(Rule::public("/healthz"))

@@ -329,7 +329,8 @@ impl Builder {
     /// Answers missing MFA with Entra's claims challenge
     /// (`error="insufficient_claims"`, asking for this authentication
     /// context) when the token's client declares the `cp1` capability
-    /// (`xms_cc`); other clients get the configured [`ChallengeStyle`].
+    /// (`xms_cc`, compared case-insensitively); other clients get the
+    /// configured [`ChallengeStyle`].
     pub fn entra_claims_challenge(mut self, challenge: ClaimsChallenge) -> Self {
         self.claims_challenge = Some(challenge);
         self
@@ -337,7 +338,9 @@ impl Builder {
 
     /// Redirects browsers (an `Accept` that lists `text/html`) without MFA to
     /// this step-up URL with `303 See Other`, carrying the return path as
-    /// `return_to` (or in place of `{return_to}`).
+    /// `return_to` (or in place of `{return_to}`). The return path stays on
+    /// the site: a leading run of `/` or `\` (`//evil.example`) becomes one
+    /// `/`, and a path not starting with `/` becomes `/`.
     pub fn step_up_url(mut self, url: impl Into<String>) -> Self {
         self.step_up = Some(url.into());
         self
@@ -388,7 +391,8 @@ impl Builder {
     /// # Errors
     /// When the issuer, the audience or the key source is missing, a URL is
     /// invalid or insecure, a rule's pattern is invalid, or the RFC 9470
-    /// challenge style names neither `acr_values` nor `max_age`.
+    /// challenge style names neither `acr_values` nor `max_age` while the
+    /// MFA policy sets no `max_age` either.
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
         let issuer = self
             .issuer
@@ -401,9 +405,10 @@ impl Builder {
             max_age: None,
         } = &self.style
             && acr_values.as_deref().is_none_or(str::is_empty)
+            && self.mfa.max_age.is_none()
         {
             return Err(ConfigError::new(
-                "the RFC 9470 challenge needs acr_values, max_age or both",
+                "the RFC 9470 challenge needs acr_values, max_age or both (or an MFA policy with max_age)",
             ));
         }
         let issuer_match = IssuerMatch::new(&issuer);
@@ -442,9 +447,10 @@ impl Builder {
             if let Some(e) = rule.config_error() {
                 return Err(ConfigError::new(e.to_owned()));
             }
-            if !rule.scopes.is_empty() || !rule.roles.is_empty() {
-                let wanted: Vec<String> = rule.scopes.iter().chain(&rule.roles).cloned().collect();
-                rule.scope_challenge = Some(scope_challenge(&wanted));
+            // Roles are not named: a client cannot obtain one by asking
+            // for a scope (a missing role has its own answer).
+            if !rule.scopes.is_empty() {
+                rule.scope_challenge = Some(scope_challenge(&rule.scopes));
             }
         }
         let client = self
@@ -460,6 +466,7 @@ impl Builder {
             Arc::clone(&self.clock),
         );
         let routes = Routes::new(&rules).map_err(|_| ConfigError::new("too many route rules"))?;
+        let policy_max_age = self.mfa.max_age.map(|age| age.as_secs());
         let guard = Guard {
             rules,
             routes,
@@ -485,6 +492,7 @@ impl Builder {
                 self.unavailable_status,
                 self.step_up,
                 self.claims_challenge.as_ref(),
+                policy_max_age,
             ),
             clock: self.clock,
         };

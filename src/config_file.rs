@@ -76,6 +76,9 @@
 //! access = "authenticated"
 //!
 //! ## Technical exception requests: one of tenant, user (oid) or app (client id).
+//! ## An app exemption covers the app's app-only tokens; `delegated = true`
+//! ## also lets every user signing in through it skip MFA. `tenant` beside
+//! ## `user` or `app` limits the exemption to that tenant.
 //! [[exemptions]]
 //! id = "EXC-2025-014"
 //! tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -226,6 +229,8 @@ struct ExemptionFile {
     tenant: Option<String>,
     user: Option<String>,
     app: Option<String>,
+    #[serde(default)]
+    delegated: bool,
     reason: String,
     expires: Instant,
 }
@@ -322,17 +327,28 @@ fn exemptions(list: Vec<ExemptionFile>, origin: &str) -> Result<Vec<Exemption>, 
         if e.reason.trim().is_empty() {
             return Err(at(format!("{:?}: `reason` must not be empty", e.id)));
         }
-        let subject = match (e.tenant, e.user, e.app) {
-            (Some(t), None, None) => ExemptSubject::Tenant(t),
-            (None, Some(u), None) => ExemptSubject::User(u),
-            (None, None, Some(a)) => ExemptSubject::App(a),
+        // `tenant` alone names the tenant; beside `user` or `app` it limits
+        // that exemption to the tenant.
+        let (subject, limit) = match (e.tenant, e.user, e.app) {
+            (Some(t), None, None) => (ExemptSubject::Tenant(t), None),
+            (t, Some(u), None) => (ExemptSubject::User(u), t),
+            (t, None, Some(a)) => (ExemptSubject::App(a), t),
             _ => {
                 return Err(at(format!(
-                    "{:?}: set exactly one of `tenant`, `user` or `app`",
+                    "{:?}: set exactly one of `tenant`, `user` or `app` (`tenant` may limit a `user` or `app`)",
                     e.id
                 )));
             }
         };
+        if e.delegated && !matches!(subject, ExemptSubject::App(_)) {
+            return Err(at(format!(
+                "{:?}: `delegated` applies to `app` exemptions only",
+                e.id
+            )));
+        }
+        if limit.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(at(format!("{:?}: `tenant` must not be empty", e.id)));
+        }
         if subject.value().trim().is_empty() {
             return Err(at(format!(
                 "{:?}: `{}` must not be empty",
@@ -340,7 +356,10 @@ fn exemptions(list: Vec<ExemptionFile>, origin: &str) -> Result<Vec<Exemption>, 
                 subject.kind()
             )));
         }
-        out.push(Exemption::new(e.id, subject, e.reason, e.expires.0));
+        let mut exemption =
+            Exemption::new(e.id, subject, e.reason, e.expires.0).delegated(e.delegated);
+        exemption.tenant = limit;
+        out.push(exemption);
     }
     Ok(out)
 }

@@ -128,6 +128,9 @@ reasons! {
     NotYetValid => InvalidToken, "not_yet_valid", "the token is not valid yet";
     /// `iat` is in the future (beyond the leeway).
     IssuedInFuture => InvalidToken, "issued_in_future", "the token was issued in the future";
+    /// `auth_time` is in the future (beyond the leeway): it would satisfy any
+    /// `max_age` forever.
+    AuthTimeInFuture => InvalidToken, "auth_time_in_future", "the token's authentication time is in the future";
     /// `exp` lies further ahead than the maximum lifetime.
     LifetimeTooLong => InvalidToken, "lifetime_too_long", "the token lives longer than the maximum lifetime";
     /// An unknown `kid` could not be looked up because the key endpoint fails.
@@ -142,8 +145,11 @@ reasons! {
     AppMustProveMfa => MfaRequired, "app_must_prove_mfa", "app-only tokens cannot prove multi-factor authentication";
     /// App-only callers are denied on this route.
     AppOnlyDenied => InsufficientScope, "app_only_denied", "app-only tokens are not accepted on this route";
-    /// A scope or role the rule requires is missing.
-    MissingScope => InsufficientScope, "missing_scope", "the token lacks a scope or role the route requires";
+    /// A scope the rule requires is missing.
+    MissingScope => InsufficientScope, "missing_scope", "the token lacks a scope the route requires";
+    /// A role the rule requires is missing (answered without a `scope`
+    /// parameter: a client cannot obtain a role by asking for a scope).
+    MissingRole => InsufficientScope, "missing_role", "the token lacks a role the route requires";
 }
 
 impl fmt::Display for Reason {

@@ -289,12 +289,15 @@ impl Guard {
         now: SystemTime,
     ) -> Result<Option<MfaProof>, Reason> {
         let has_scopes = rule.scopes.iter().all(|s| claims.scopes().any(|c| c == s));
+        if !has_scopes {
+            return Err(Reason::MissingScope);
+        }
         let has_roles = rule
             .roles
             .iter()
             .all(|r| claims.roles().iter().any(|c| c == r));
-        if !has_scopes || !has_roles {
-            return Err(Reason::MissingScope);
+        if !has_roles {
+            return Err(Reason::MissingRole);
         }
         if rule.access != Access::Mfa {
             return Ok(None);

@@ -190,11 +190,15 @@ fn refuse<B, R>(
     guard.log_decision("deny", Some(reason), rule, claims);
     let headers: &HeaderMap = req.headers();
     let mut facts = Facts::of(headers);
-    facts.cp1 = claims.is_some_and(|c| c.client_capabilities().iter().any(|cap| cap == "cp1"));
+    // Capability names are compared ASCII case-insensitively (`CP1`, `Cp1`).
+    facts.cp1 = claims.is_some_and(|c| {
+        c.client_capabilities()
+            .iter()
+            .any(|cap| cap.eq_ignore_ascii_case("cp1"))
+    });
     let return_to = original_path_and_query(req);
     guard.answers.render(
-        reason.kind(),
-        reason == Reason::AppOnlyDenied,
+        reason,
         rule.scope_challenge.as_ref(),
         facts,
         return_to,

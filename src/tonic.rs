@@ -119,6 +119,7 @@ fn missing_claims() -> Status {
             16,
             MISSING_MESSAGE,
             grpc_error_reason(ErrorKind::MissingToken),
+            None,
         )
         .into(),
         metadata,

@@ -467,7 +467,45 @@ async fn examples_1_to_3_in_headless_chromium() {
         .await;
     assert_eq!(amr, "pwd mfa");
     assert_eq!(demo.step_ups(), 0, "example 1 needs no step-up");
+    // The home page (optional sign-in) shows who is signed in.
+    browser.goto(&format!("{base}/")).await;
+    let user = browser.text("user").await;
+    assert!(
+        user.as_deref().is_some_and(|u| !u.is_empty() && u != "?"),
+        "home page: {user:?} {}",
+        browser.page().await
+    );
     browser.close().await;
+
+    // The authorization request names `openid` once.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = no_redirects
+        .get(format!("{base}/login?return_to=%2Fdashboard"))
+        .send()
+        .await
+        .unwrap();
+    let location = login
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("a redirect to the authorization endpoint")
+        .to_owned();
+    let authorize = reqwest::Url::parse(&location).unwrap();
+    let scope = authorize
+        .query_pairs()
+        .find(|(k, _)| k == "scope")
+        .map(|(_, v)| v.into_owned())
+        .expect("a scope parameter");
+    let words: Vec<&str> = scope.split(' ').collect();
+    assert_eq!(
+        words.iter().filter(|w| **w == "openid").count(),
+        1,
+        "scope={scope}"
+    );
+    assert!(words.contains(&idp::API_SCOPE), "scope={scope}");
 
     // Example 3: an unauthenticated browser is sent to sign in (password only)...
     let browser = driver.session().await;

@@ -62,8 +62,28 @@ async fn a_cp1_client_gets_the_claims_challenge() {
 }
 
 #[tokio::test]
+async fn cp1_is_compared_case_insensitively() {
+    for cap in ["CP1", "Cp1", "cP1"] {
+        let mut claims = mint::user_claims(&["pwd"]);
+        claims["xms_cc"] = json!(["cp2", cap]);
+        let response = answer(&mint::rsa_key().token(&claims)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{cap}");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.contains("error=\"insufficient_claims\""),
+            "{cap}: {challenge}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn other_clients_keep_the_partner_center_answer() {
-    for caps in [json!(null), json!([]), json!(["cp2"])] {
+    for caps in [
+        json!(null),
+        json!([]),
+        json!(["cp2"]),
+        json!(["cp1x", "xcp1"]),
+    ] {
         let mut claims = mint::user_claims(&["pwd"]);
         if !caps.is_null() {
             claims["xms_cc"] = caps.clone();

@@ -570,6 +570,48 @@ fn invalid_exemptions_are_errors() {
         &["missing field `expires`"],
     );
     assert!(Exemptions::from_toml_str(&ex("id = \"E\"\nreason = \"r\"")).is_err());
+    assert_error(
+        &ex(&format!(
+            "id = \"E\"\nuser = \"u\"\ndelegated = true\nreason = \"r\"\n{exp}"
+        )),
+        &["`delegated` applies to `app` exemptions only"],
+    );
+    assert_error(
+        &ex(&format!(
+            "id = \"E\"\ntenant = \"t\"\ndelegated = true\nreason = \"r\"\n{exp}"
+        )),
+        &["`delegated` applies to `app` exemptions only"],
+    );
+    assert_error(
+        &ex(&format!(
+            "id = \"E\"\nuser = \"u\"\ntenant = \" \"\nreason = \"r\"\n{exp}"
+        )),
+        &["`tenant` must not be empty"],
+    );
+}
+
+#[test]
+fn exemption_keys_delegated_and_tenant() {
+    let exp = "expires = 2999-01-01T00:00:00Z";
+    let list = Exemptions::from_toml_str(&format!(
+        "[[exemptions]]\nid = \"A\"\napp = \"a\"\nreason = \"r\"\n{exp}\n\
+         [[exemptions]]\nid = \"D\"\napp = \"a\"\ndelegated = true\ntenant = \"t1\"\nreason = \"r\"\n{exp}\n\
+         [[exemptions]]\nid = \"U\"\nuser = \"u\"\ntenant = \"t2\"\nreason = \"r\"\n{exp}\n\
+         [[exemptions]]\nid = \"T\"\ntenant = \"t3\"\nreason = \"r\"\n{exp}\n"
+    ))
+    .unwrap()
+    .snapshot();
+    // An app exemption is not delegated unless it says so.
+    assert_eq!(list[0].subject, ExemptSubject::App("a".into()));
+    assert!(!list[0].delegated);
+    assert_eq!(list[0].tenant, None);
+    assert!(list[1].delegated);
+    assert_eq!(list[1].tenant.as_deref(), Some("t1"));
+    // `tenant` beside `user` limits it; alone it names the tenant.
+    assert_eq!(list[2].subject, ExemptSubject::User("u".into()));
+    assert_eq!(list[2].tenant.as_deref(), Some("t2"));
+    assert_eq!(list[3].subject, ExemptSubject::Tenant("t3".into()));
+    assert_eq!(list[3].tenant, None);
 }
 
 #[test]

@@ -104,6 +104,26 @@ async fn app_only_token_passes_mfa_routes() {
         assert_eq!(reply.header("x-caller"), Some("app"));
         assert_eq!(reply.header("x-mfa"), Some("none"));
     }
+    // `idtyp: app` alone is an app...
+    let mut app = harness::at(&clock, mint::app_claims());
+    app["idtyp"] = json!("app");
+    let reply = h.get("/v1/customers", &mint::rsa_key().token(&app)).await;
+    reply.assert_passed();
+    assert_eq!(reply.header("x-caller"), Some("app"));
+    // ...but a user-authentication claim makes the token a user's, whatever
+    // `idtyp` says.
+    for (claim, value) in [
+        ("amr", json!(["pwd"])),
+        ("auth_time", json!(harness::secs(&clock) - 60)),
+        ("acr", json!("1")),
+    ] {
+        let mut user = harness::at(&clock, mint::app_claims());
+        user["idtyp"] = json!("app");
+        user[claim] = value;
+        h.get("/v1/customers", &mint::rsa_key().token(&user))
+            .await
+            .assert_mfa_required();
+    }
 }
 
 #[tokio::test]
@@ -457,6 +477,98 @@ async fn rfc9470_style_needs_acr_values_or_max_age() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("acr_values"), "{err}");
+    // Valid when the MFA policy sets max_age: that is what it asks for.
+    let clock = clock();
+    let h = Harness::new(
+        static_builder(&[mint::rsa_key()])
+            .clock(clock.clone())
+            .mfa_policy(tower_mfa::MfaPolicy::new().max_age(Duration::from_secs(300)))
+            .challenge_style(ChallengeStyle::Rfc9470 {
+                acr_values: None,
+                max_age: None,
+            })
+            .rule(Rule::mfa("/v1/**")),
+    );
+    let token = mint::rsa_key().token(&user_at(&clock, &["pwd"]));
+    h.get("/v1/customers", &token).await.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        Some("Bearer error=\"insufficient_user_authentication\", error_description=\"Multi-factor authentication is required\", max_age=\"300\""),
+    );
+}
+
+#[tokio::test]
+async fn a_stale_sign_in_is_always_asked_for_max_age() {
+    let clock = clock();
+    let now = harness::secs(&clock);
+    let desc = "Bearer error=\"insufficient_user_authentication\", error_description=\"Multi-factor authentication is required\"";
+    let mut stale = user_at(&clock, &["pwd", "mfa"]);
+    stale["auth_time"] = json!(now - 3600);
+    let stale = mint::rsa_key().token(&stale);
+    let pwd = mint::rsa_key().token(&user_at(&clock, &["pwd"]));
+    for (style_max_age, stale_expected, pwd_expected) in [
+        (
+            None,
+            format!("{desc}, acr_values=\"c1\", max_age=\"300\""),
+            format!("{desc}, acr_values=\"c1\""),
+        ),
+        (
+            Some(600),
+            format!("{desc}, acr_values=\"c1\", max_age=\"300\""),
+            format!("{desc}, acr_values=\"c1\", max_age=\"600\""),
+        ),
+        (
+            Some(60),
+            format!("{desc}, acr_values=\"c1\", max_age=\"60\""),
+            format!("{desc}, acr_values=\"c1\", max_age=\"60\""),
+        ),
+    ] {
+        let h = Harness::new(
+            static_builder(&[mint::rsa_key()])
+                .clock(clock.clone())
+                .mfa_policy(tower_mfa::MfaPolicy::new().max_age(Duration::from_secs(300)))
+                .challenge_style(ChallengeStyle::Rfc9470 {
+                    acr_values: Some("c1".into()),
+                    max_age: style_max_age,
+                })
+                .rule(Rule::mfa("/v1/**")),
+        );
+        h.get("/v1/customers", &stale)
+            .await
+            .assert_refused(StatusCode::UNAUTHORIZED, Some(&stale_expected));
+        // A token without MFA proof keeps the configured parameters.
+        h.get("/v1/customers", &pwd)
+            .await
+            .assert_refused(StatusCode::UNAUTHORIZED, Some(&pwd_expected));
+    }
+}
+
+#[tokio::test]
+async fn an_auth_time_in_the_future_is_an_invalid_token() {
+    let clock = clock();
+    let now = harness::secs(&clock);
+    let h = Harness::new(
+        static_builder(&[mint::rsa_key()])
+            .clock(clock.clone())
+            .mfa_policy(tower_mfa::MfaPolicy::new().max_age(Duration::from_secs(300)))
+            .rule(Rule::mfa("/v1/**")),
+    );
+    let mut future = user_at(&clock, &["pwd", "mfa"]);
+    future["auth_time"] = json!(now + 10 * 365 * 86_400);
+    h.get("/v1/customers", &mint::rsa_key().token(&future))
+        .await
+        .assert_refused(StatusCode::UNAUTHORIZED, Some(INVALID_TOKEN));
+    // Within the leeway (60 s by default) it is a fresh sign-in.
+    let mut soon = user_at(&clock, &["pwd", "mfa"]);
+    soon["auth_time"] = json!(now + 30);
+    h.get("/v1/customers", &mint::rsa_key().token(&soon))
+        .await
+        .assert_passed();
+    // Also on routes without max_age: the token itself is invalid.
+    let mut future = user_at(&clock, &["pwd"]);
+    future["auth_time"] = json!(now + 3600);
+    h.get("/public-or-not", &mint::rsa_key().token(&future))
+        .await
+        .assert_refused(StatusCode::UNAUTHORIZED, Some(INVALID_TOKEN));
 }
 
 #[tokio::test]
@@ -512,6 +624,38 @@ async fn browsers_are_redirected_to_step_up_only_when_they_ask_for_html() {
         .body(Body::empty())
         .unwrap();
     h.send(req).await.assert_passed();
+    let everywhere = Harness::new(
+        static_builder(&[mint::rsa_key()])
+            .clock(clock.clone())
+            .step_up_url("https://login.example.test/step-up")
+            .rule(Rule::mfa("/**")),
+    );
+    // The return path never names another host (`//host` is
+    // scheme-relative; browsers read `\\` as `/`): collapsed to one `/`.
+    for (path, expected) in [
+        ("//evil.example", "%2Fevil.example"),
+        ("//evil.example/x", "%2Fevil.example%2Fx"),
+        ("///evil.example", "%2Fevil.example"),
+        ("/\\evil.example", "%2Fevil.example"),
+        ("/\\\\evil.example", "%2Fevil.example"),
+        ("/\\/evil.example", "%2Fevil.example"),
+        // Encoded forms and dot segments stay as they are.
+        ("/%2F%2Fevil.example", "%2F%252F%252Fevil.example"),
+        ("/./evil.example", "%2F.%2Fevil.example"),
+    ] {
+        let req = Request::get(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .unwrap();
+        let reply = everywhere.send(req).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            reply.header("location"),
+            Some(format!("https://login.example.test/step-up?return_to={expected}").as_str()),
+            "{path}"
+        );
+    }
     // Only missing MFA is redirected; no token is still a 401.
     let req = Request::get("/dashboard/customers/42")
         .header("accept", "text/html")
@@ -614,6 +758,16 @@ async fn missing_scope_or_role_is_403_insufficient_scope() {
                 Rule::authenticated("/v1/both")
                     .require_scope("a.read")
                     .require_role("Writer"),
+            )
+            .rule(
+                Rule::authenticated("/v1/report")
+                    .require_role("Writer")
+                    .report_only(),
+            )
+            .rule(
+                Rule::authenticated("/v1/report-scope")
+                    .require_scope("a.read")
+                    .report_only(),
             ),
     );
     let user = mint::rsa_key().token(&user_at(&clock, &["pwd", "mfa"]));
@@ -622,17 +776,29 @@ async fn missing_scope_or_role_is_403_insufficient_scope() {
         StatusCode::FORBIDDEN,
         Some("Bearer error=\"insufficient_scope\", scope=\"Invoices.Read\""),
     );
+    // A missing role names no scope: no scope would obtain it.
     let reply = h.get("/v1/admin/users", &app).await;
-    reply.assert_refused(
-        StatusCode::FORBIDDEN,
-        Some("Bearer error=\"insufficient_scope\", scope=\"Admin\""),
-    );
+    reply.assert_refused(StatusCode::FORBIDDEN, Some("Bearer error=\"insufficient_scope\", error_description=\"The access token lacks a required role\""));
     assert_eq!(reply.json()["status"], 403);
+    // The missing scope is named (roles never are)...
     h.get("/v1/both", &user).await.assert_refused(
         StatusCode::FORBIDDEN,
-        Some("Bearer error=\"insufficient_scope\", scope=\"a.read Writer\""),
+        Some("Bearer error=\"insufficient_scope\", scope=\"a.read\""),
     );
+    // ...and with the scope, the missing role is answered as such.
+    let mut read = user_at(&clock, &["pwd", "mfa"]);
+    read["scp"] = json!("a.read");
+    h.get("/v1/both", &mint::rsa_key().token(&read))
+        .await
+        .assert_refused(StatusCode::FORBIDDEN, Some("Bearer error=\"insufficient_scope\", error_description=\"The access token lacks a required role\""));
     assert_eq!(h.inner.calls(), 0);
+    // Each is logged with its own reason (here through a report-only rule,
+    // whose decision carries the reason code the log has).
+    let reply = h.get("/v1/report", &user).await;
+    reply.assert_passed();
+    assert_eq!(reply.header("x-reported"), Some("missing_role"));
+    let reply = h.get("/v1/report-scope", &user).await;
+    assert_eq!(reply.header("x-reported"), Some("missing_scope"));
     // With the scope / role, they pass.
     let mut scoped = user_at(&clock, &["pwd", "mfa"]);
     scoped["scp"] = json!("user_impersonation Invoices.Read");
@@ -731,7 +897,9 @@ async fn grpc_requests_get_trailers_only_grpc_answers() {
         ))
         .await,
         "7",
-        Some("Bearer error=\"insufficient_scope\", scope=\"Admin\""),
+        Some(
+            "Bearer error=\"insufficient_scope\", error_description=\"The access token lacks a required role\"",
+        ),
     );
     // Where HTTP says 503: 14.
     server.set(Answer::Raw(500, Vec::new()));

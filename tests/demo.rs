@@ -111,3 +111,45 @@ fn printed_curl_lines_work_as_printed() {
         }
     }
 }
+
+#[test]
+fn the_development_issuer_refuses_a_non_loopback_address() {
+    let binary = example_binary();
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --example partner_center` (plain `cargo test` builds it)",
+        binary.display()
+    );
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let mut child = Command::new(&binary)
+            .env("TOWER_MFA_ADDR", addr)
+            .env("RUST_LOG", "off")
+            .env_remove("TOWER_MFA_ISSUER")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the demo");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut demo = Demo(child);
+        // It must exit on its own, without listening.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = demo.0.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the demo kept running on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(!status.success(), "{addr}: {status:?}");
+        let message = std::io::read_to_string(stderr).expect("stderr");
+        for needle in [
+            "loopback",
+            "TOWER_MFA_ISSUER",
+            "TOWER_MFA_AUDIENCE",
+            "TOWER_MFA_JWKS_URL",
+            "TOWER_MFA_DISCOVERY_URL",
+        ] {
+            assert!(message.contains(needle), "{addr}: {message}");
+        }
+    }
+}

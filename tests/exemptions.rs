@@ -111,7 +111,13 @@ async fn tenant_user_and_app_exemptions_let_a_password_only_user_through() {
             until,
         ),
         Exemption::user("EXC-U", OID, "MFA registration pending", until),
-        Exemption::app("EXC-A", APP_ID, "legacy export", until),
+        // An app exemption covers users only when it says `delegated`.
+        Exemption::app("EXC-A", APP_ID, "legacy export", until).delegated(true),
+        // Limited to the user's own tenant.
+        Exemption::user("EXC-U-T", OID, "r", until).in_tenant(mint::TENANT),
+        Exemption::app("EXC-A-T", APP_ID, "r", until)
+            .delegated(true)
+            .in_tenant(mint::TENANT.to_ascii_uppercase()),
     ] {
         let id = exemption.id.clone();
         let set = Exemptions::new(vec![exemption]);
@@ -138,14 +144,64 @@ async fn exemptions_for_someone_else_do_not_apply() {
 }
 
 #[tokio::test]
+async fn an_app_exemption_covers_the_apps_own_tokens_not_its_users() {
+    let clock = clock();
+    let until = in_a_day(&clock);
+    let set = Exemptions::new(vec![Exemption::app("EXC-A", APP_ID, "daemon", until)]);
+    let app = App::new(builder(&clock, &set).app_only(AppOnly::RequireMfa));
+    // A password-only user signing in through that client, from the
+    // issuer's tenant or another one: no exemption.
+    app.get("/v1/customers", &password_only(&clock))
+        .await
+        .assert_mfa_required();
+    let mut other = user_at(&clock, &["pwd"]);
+    other["tid"] = json!(OTHER_TENANT);
+    other["oid"] = json!("00000000-0000-0000-0000-000000000009");
+    app.get("/v1/customers", &mint::rsa_key().token(&other))
+        .await
+        .assert_mfa_required();
+    // `idtyp: app` does not make that user an app.
+    other["idtyp"] = json!("app");
+    app.get("/v1/customers", &mint::rsa_key().token(&other))
+        .await
+        .assert_mfa_required();
+    // The app's own app-only token is exempted.
+    let token = mint::rsa_key().token(&harness::at(&clock, mint::app_claims()));
+    let reply = app.get("/v1/customers", &token).await;
+    reply.assert_passed();
+    assert_eq!(reply.header("x-exemption"), Some("EXC-A"));
+    // Delegated, but limited to one tenant: the other tenant's user is not
+    // covered.
+    let limited = Exemptions::new(vec![
+        Exemption::app("EXC-D", APP_ID, "r", until)
+            .delegated(true)
+            .in_tenant(mint::TENANT),
+    ]);
+    let app = App::new(builder(&clock, &limited));
+    other["idtyp"] = json!("user");
+    app.get("/v1/customers", &mint::rsa_key().token(&other))
+        .await
+        .assert_mfa_required();
+    assert_exempted(
+        &app.get("/v1/customers", &password_only(&clock)).await,
+        "EXC-D",
+    );
+    // A user exemption limited to another tenant does not apply.
+    let elsewhere = Exemptions::new(vec![
+        Exemption::user("EXC-U", OID, "r", until).in_tenant(OTHER_TENANT),
+    ]);
+    App::new(builder(&clock, &elsewhere))
+        .get("/v1/customers", &password_only(&clock))
+        .await
+        .assert_mfa_required();
+}
+
+#[tokio::test]
 async fn app_exemptions_match_azp_and_client_id_too() {
     let clock = clock();
-    let set = Exemptions::new(vec![Exemption::app(
-        "EXC-A",
-        "spa-client",
-        "r",
-        in_a_day(&clock),
-    )]);
+    let set = Exemptions::new(vec![
+        Exemption::app("EXC-A", "spa-client", "r", in_a_day(&clock)).delegated(true),
+    ]);
     let app = App::new(builder(&clock, &set));
     for claim in ["azp", "client_id"] {
         let mut claims = user_at(&clock, &["pwd"]);
@@ -362,7 +418,9 @@ async fn replace_takes_effect_on_the_next_request_without_rebuilding() {
     // decided against the current list.
     assert_exempted(&app.get("/v1/customers", &token).await, "EXC-1");
 
-    kept.replace(vec![Exemption::app("EXC-2", APP_ID, "r", in_a_day(&clock))]);
+    kept.replace(vec![
+        Exemption::app("EXC-2", APP_ID, "r", in_a_day(&clock)).delegated(true),
+    ]);
     assert_exempted(&app.get("/v1/customers", &token).await, "EXC-2");
 
     kept.replace(Vec::new());

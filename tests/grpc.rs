@@ -442,6 +442,39 @@ async fn unreachable_keys_are_unavailable() {
     );
     assert!(status.metadata().get("www-authenticate").is_none());
     assert_eq!(error_info(&status).0, "KEYS_UNAVAILABLE");
+    // The delay HTTP sends as `Retry-After`, as a `google.rpc.RetryInfo`.
+    let details = status.check_error_details().unwrap();
+    let delay = details
+        .retry_info()
+        .and_then(|r| r.retry_delay)
+        .expect("a RetryInfo with a delay");
+    assert!((1..=30).contains(&delay.as_secs()), "{delay:?}");
+}
+
+#[tokio::test]
+async fn missing_role_is_permission_denied_with_its_own_reason() {
+    let jwks = mint::JwksServer::start(mint::jwks(&[mint::rsa_key()])).await;
+    let layer = builder(&jwks)
+        .rule(Rule::mfa(WHOLE_SERVICE).require_role("Customers.Admin"))
+        .build()
+        .unwrap();
+    let server = serve(layer).await;
+    let status = list(&server, Some(&mfa_token())).await.unwrap_err();
+    assert_refused(
+        &status,
+        Code::PermissionDenied,
+        "the token lacks a required role",
+        tower_mfa::challenge::GRPC_MISSING_ROLE_REASON,
+        "Bearer error=\"insufficient_scope\", error_description=\"The access token lacks a required role\"",
+    );
+    assert_eq!(
+        tower_mfa::challenge::GRPC_MISSING_ROLE_REASON,
+        "MISSING_ROLE"
+    );
+    let mut claims = mint::user_claims(&["pwd", "mfa"]);
+    claims["roles"] = serde_json::json!(["Customers.Admin"]);
+    let answer = list(&server, Some(&mint::rsa_key().token(&claims))).await;
+    assert!(answer.is_ok(), "{answer:?}");
 }
 
 #[test]

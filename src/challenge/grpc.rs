@@ -1,7 +1,8 @@
 //! Trailers-only gRPC answers: `grpc-status`, a percent-encoded
 //! `grpc-message` and a `grpc-status-details-bin` holding a
-//! `google.rpc.Status` with one `google.rpc.ErrorInfo`, rendered once per
-//! process.
+//! `google.rpc.Status` with one `google.rpc.ErrorInfo` (and, on
+//! `UNAVAILABLE`, a `google.rpc.RetryInfo` built per request), rendered once
+//! per process.
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -9,13 +10,20 @@ use http::{HeaderValue, Response, StatusCode};
 
 use super::header;
 use crate::body::ResponseBody;
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, Reason};
 
 /// The `domain` of the `google.rpc.ErrorInfo` in gRPC status details.
 pub const GRPC_ERROR_DOMAIN: &str = "tower-mfa";
 
 /// The `type_url` of a packed `google.rpc.ErrorInfo`.
 const ERROR_INFO_TYPE_URL: &str = "type.googleapis.com/google.rpc.ErrorInfo";
+
+/// The `type_url` of a packed `google.rpc.RetryInfo`.
+const RETRY_INFO_TYPE_URL: &str = "type.googleapis.com/google.rpc.RetryInfo";
+
+/// The `reason` of the `google.rpc.ErrorInfo` of a refusal for a missing
+/// role (`PERMISSION_DENIED`, like a missing scope).
+pub const GRPC_MISSING_ROLE_REASON: &str = "MISSING_ROLE";
 
 /// The `reason` of the `google.rpc.ErrorInfo` sent in a gRPC refusal's
 /// `grpc-status-details-bin`: `MISSING_TOKEN`, `INVALID_REQUEST`,
@@ -24,7 +32,9 @@ const ERROR_INFO_TYPE_URL: &str = "type.googleapis.com/google.rpc.ErrorInfo";
 ///
 /// A key lookup answered as 401 (see
 /// [`Builder::keys_unavailable_status`](crate::Builder::keys_unavailable_status))
-/// is `INVALID_TOKEN`, as its HTTP answer is.
+/// is `INVALID_TOKEN`, as its HTTP answer is. A missing role is answered
+/// with [`GRPC_MISSING_ROLE_REASON`] rather than `INSUFFICIENT_SCOPE`, and
+/// `UNAVAILABLE` also carries a `google.rpc.RetryInfo`.
 #[must_use]
 pub const fn grpc_error_reason(kind: ErrorKind) -> &'static str {
     match kind {
@@ -46,11 +56,14 @@ struct GrpcAnswer {
 }
 
 /// The gRPC refusals, indexed by [`grpc_index`].
-static GRPC_ANSWERS: std::sync::LazyLock<[GrpcAnswer; 7]> = std::sync::LazyLock::new(|| {
-    let one = |code: u8, message: &str, kind: ErrorKind| GrpcAnswer {
+static GRPC_ANSWERS: std::sync::LazyLock<[GrpcAnswer; 8]> = std::sync::LazyLock::new(|| {
+    let with_reason = |code: u8, message: &str, reason: &str| GrpcAnswer {
         status: HeaderValue::from(u16::from(code)),
         message: header(&percent_encode_message(message)),
-        details: header(&status_details(code, message, grpc_error_reason(kind))),
+        details: header(&status_details(code, message, reason, None)),
+    };
+    let one = |code: u8, message: &str, kind: ErrorKind| {
+        with_reason(code, message, grpc_error_reason(kind))
     };
     [
         one(16, "a bearer token is required", ErrorKind::MissingToken),
@@ -60,11 +73,7 @@ static GRPC_ANSWERS: std::sync::LazyLock<[GrpcAnswer; 7]> = std::sync::LazyLock:
             ErrorKind::InvalidRequest,
         ),
         one(16, "the access token is invalid", ErrorKind::InvalidToken),
-        one(
-            14,
-            "the identity provider's keys are unavailable",
-            ErrorKind::KeysUnavailable,
-        ),
+        one(14, UNAVAILABLE_MESSAGE, ErrorKind::KeysUnavailable),
         one(
             16,
             "multi-factor authentication is required",
@@ -80,11 +89,25 @@ static GRPC_ANSWERS: std::sync::LazyLock<[GrpcAnswer; 7]> = std::sync::LazyLock:
             "app-only tokens are not accepted here",
             ErrorKind::InsufficientScope,
         ),
+        with_reason(
+            7,
+            "the token lacks a required role",
+            GRPC_MISSING_ROLE_REASON,
+        ),
     ]
 });
 
-fn grpc_index(kind: ErrorKind, app_denied: bool, status: StatusCode) -> usize {
+const UNAVAILABLE_MESSAGE: &str = "the identity provider's keys are unavailable";
+
+/// The index of the `UNAVAILABLE` answer, whose details are built per
+/// request (they carry the retry delay).
+const UNAVAILABLE_INDEX: usize = 3;
+
+fn grpc_index(reason: Reason, status: StatusCode) -> usize {
+    let kind = reason.kind();
+    let app_denied = reason == Reason::AppOnlyDenied;
     match kind {
+        ErrorKind::InsufficientScope if reason == Reason::MissingRole => 7,
         ErrorKind::MissingToken => 0,
         ErrorKind::InvalidRequest => 1,
         ErrorKind::KeysUnavailable if status == StatusCode::SERVICE_UNAVAILABLE => 3,
@@ -98,19 +121,33 @@ fn grpc_index(kind: ErrorKind, app_denied: bool, status: StatusCode) -> usize {
 /// A trailers-only gRPC answer (gRPC over HTTP/2: `:status 200`,
 /// `content-type`, `grpc-status`, `grpc-message`, then custom metadata), sent
 /// as one HEADERS frame that ends the stream (the body is empty).
+///
+/// `UNAVAILABLE` carries a `google.rpc.RetryInfo` of `retry_after` seconds
+/// (what HTTP sends as `Retry-After`).
 pub(super) fn grpc_answer<B>(
-    kind: ErrorKind,
-    app_denied: bool,
+    reason: Reason,
     status: StatusCode,
     challenge: Option<&HeaderValue>,
+    retry_after: u64,
 ) -> Response<ResponseBody<B>> {
-    let answer = &GRPC_ANSWERS[grpc_index(kind, app_denied, status)];
+    let index = grpc_index(reason, status);
+    let answer = &GRPC_ANSWERS[index];
     let mut response = Response::new(ResponseBody::refusal(Bytes::new()));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
     headers.insert("grpc-status", answer.status.clone());
     headers.insert("grpc-message", answer.message.clone());
-    headers.insert("grpc-status-details-bin", answer.details.clone());
+    let details = if index == UNAVAILABLE_INDEX {
+        header(&status_details(
+            14,
+            UNAVAILABLE_MESSAGE,
+            grpc_error_reason(ErrorKind::KeysUnavailable),
+            Some(retry_after),
+        ))
+    } else {
+        answer.details.clone()
+    };
+    headers.insert("grpc-status-details-bin", details);
     if let Some(challenge) = challenge {
         headers.insert(WWW_AUTHENTICATE, challenge.clone());
     }
@@ -133,16 +170,27 @@ fn percent_encode_message(message: &str) -> String {
 }
 
 /// `grpc-status-details-bin`: unpadded base64 of [`status_details_bytes`].
-fn status_details(code: u8, message: &str, reason: &str) -> String {
+fn status_details(code: u8, message: &str, reason: &str, retry_after: Option<u64>) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD_NO_PAD
-        .encode(status_details_bytes(code, message, reason))
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(status_details_bytes(
+        code,
+        message,
+        reason,
+        retry_after,
+    ))
 }
 
 /// A serialized `google.rpc.Status` `{code, message, details:
 /// [Any(google.rpc.ErrorInfo {reason, domain})]}`, encoded by hand (these
-/// messages are three fields deep).
-pub(crate) fn status_details_bytes(code: u8, message: &str, reason: &str) -> Vec<u8> {
+/// messages are three fields deep), with a second detail
+/// `Any(google.rpc.RetryInfo {retry_delay: {seconds}})` when `retry_after`
+/// is given.
+pub(crate) fn status_details_bytes(
+    code: u8,
+    message: &str,
+    reason: &str,
+    retry_after: Option<u64>,
+) -> Vec<u8> {
     let mut error_info = Vec::new();
     put_bytes(&mut error_info, 1, reason.as_bytes());
     put_bytes(&mut error_info, 2, GRPC_ERROR_DOMAIN.as_bytes());
@@ -154,6 +202,17 @@ pub(crate) fn status_details_bytes(code: u8, message: &str, reason: &str) -> Vec
     put_varint(&mut status, u64::from(code));
     put_bytes(&mut status, 2, message.as_bytes());
     put_bytes(&mut status, 3, &any);
+    if let Some(seconds) = retry_after {
+        let mut duration = Vec::new();
+        put_varint(&mut duration, 1 << 3); // field 1 (seconds), varint
+        put_varint(&mut duration, seconds);
+        let mut retry_info = Vec::new();
+        put_bytes(&mut retry_info, 1, &duration);
+        let mut any = Vec::new();
+        put_bytes(&mut any, 1, RETRY_INFO_TYPE_URL.as_bytes());
+        put_bytes(&mut any, 2, &retry_info);
+        put_bytes(&mut status, 3, &any);
+    }
     status
 }
 
@@ -218,91 +277,113 @@ mod tests {
         metadata: std::collections::HashMap<String, String>,
     }
 
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RetryInfo {
+        #[prost(message, optional, tag = "1")]
+        retry_delay: Option<ProtoDuration>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct ProtoDuration {
+        #[prost(int64, tag = "1")]
+        seconds: i64,
+        #[prost(int32, tag = "2")]
+        nanos: i32,
+    }
+
     #[test]
     fn grpc_status_details_decode() {
         use base64::Engine;
         use prost::Message;
-        for (kind, app_denied, status, code, reason) in [
+        for (reason, status, code, info_reason) in [
             (
-                ErrorKind::MissingToken,
-                false,
+                Reason::NoCredentials,
                 StatusCode::UNAUTHORIZED,
                 16,
                 "MISSING_TOKEN",
             ),
             (
-                ErrorKind::InvalidRequest,
-                false,
+                Reason::MalformedBearer,
                 StatusCode::BAD_REQUEST,
                 16,
                 "INVALID_REQUEST",
             ),
             (
-                ErrorKind::InvalidToken,
-                false,
+                Reason::BadSignature,
                 StatusCode::UNAUTHORIZED,
                 16,
                 "INVALID_TOKEN",
             ),
             (
-                ErrorKind::KeysUnavailable,
-                false,
+                Reason::KeysUnreachable,
                 StatusCode::SERVICE_UNAVAILABLE,
                 14,
                 "KEYS_UNAVAILABLE",
             ),
             (
-                ErrorKind::KeysUnavailable,
-                false,
+                Reason::KeysUnreachable,
                 StatusCode::UNAUTHORIZED,
                 16,
                 "INVALID_TOKEN",
             ),
             (
-                ErrorKind::MfaRequired,
-                false,
+                Reason::NoMfaProof,
                 StatusCode::UNAUTHORIZED,
                 16,
                 "MFA_REQUIRED",
             ),
             (
-                ErrorKind::InsufficientScope,
-                false,
+                Reason::MissingScope,
                 StatusCode::FORBIDDEN,
                 7,
                 "INSUFFICIENT_SCOPE",
             ),
             (
-                ErrorKind::InsufficientScope,
-                true,
+                Reason::AppOnlyDenied,
                 StatusCode::FORBIDDEN,
                 7,
                 "INSUFFICIENT_SCOPE",
             ),
+            (
+                Reason::MissingRole,
+                StatusCode::FORBIDDEN,
+                7,
+                "MISSING_ROLE",
+            ),
         ] {
-            let response = grpc_answer::<()>(kind, app_denied, status, None);
-            let headers = response.headers();
-            assert_eq!(response.status(), StatusCode::OK);
-            assert_eq!(headers[CONTENT_TYPE], "application/grpc");
-            assert_eq!(headers["grpc-status"], code.to_string().as_str());
-            let message = headers["grpc-message"].to_str().unwrap();
-            let bin = headers["grpc-status-details-bin"].as_bytes();
-            let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-                .decode(bin)
-                .unwrap();
-            let decoded = RpcStatus::decode(bytes.as_slice()).unwrap();
-            assert_eq!(decoded.code, code);
-            assert_eq!(decoded.message, message);
-            assert_eq!(decoded.details.len(), 1);
-            assert_eq!(decoded.details[0].type_url, ERROR_INFO_TYPE_URL);
-            let info = ErrorInfo::decode(decoded.details[0].value.as_slice()).unwrap();
-            assert_eq!(info.reason, reason);
-            assert_eq!(info.domain, GRPC_ERROR_DOMAIN);
-            assert!(info.metadata.is_empty());
-            if status != StatusCode::UNAUTHORIZED || kind != ErrorKind::KeysUnavailable {
-                assert_eq!(grpc_error_reason(kind), reason);
+            for retry_after in [7, 42] {
+                let response = grpc_answer::<()>(reason, status, None, retry_after);
+                let headers = response.headers();
+                assert_eq!(response.status(), StatusCode::OK);
+                assert_eq!(headers[CONTENT_TYPE], "application/grpc");
+                assert_eq!(headers["grpc-status"], code.to_string().as_str());
+                let message = headers["grpc-message"].to_str().unwrap();
+                let bin = headers["grpc-status-details-bin"].as_bytes();
+                let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+                    .decode(bin)
+                    .unwrap();
+                let decoded = RpcStatus::decode(bytes.as_slice()).unwrap();
+                assert_eq!(decoded.code, code);
+                assert_eq!(decoded.message, message);
+                assert_eq!(decoded.details[0].type_url, ERROR_INFO_TYPE_URL);
+                let info = ErrorInfo::decode(decoded.details[0].value.as_slice()).unwrap();
+                assert_eq!(info.reason, info_reason);
+                assert_eq!(info.domain, GRPC_ERROR_DOMAIN);
+                assert!(info.metadata.is_empty());
+                if code == 14 {
+                    // UNAVAILABLE: the delay HTTP sends as Retry-After, per request.
+                    assert_eq!(decoded.details.len(), 2);
+                    assert_eq!(decoded.details[1].type_url, RETRY_INFO_TYPE_URL);
+                    let retry = RetryInfo::decode(decoded.details[1].value.as_slice()).unwrap();
+                    let delay = retry.retry_delay.unwrap();
+                    assert_eq!(delay.seconds, retry_after as i64);
+                    assert_eq!(delay.nanos, 0);
+                } else {
+                    assert_eq!(decoded.details.len(), 1);
+                }
             }
         }
+        assert_eq!(grpc_error_reason(ErrorKind::MfaRequired), "MFA_REQUIRED");
     }
 
     #[test]

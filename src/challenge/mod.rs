@@ -4,15 +4,17 @@
 //! `grpc-status-details-bin` carrying a `google.rpc.ErrorInfo`, see
 //! [`grpc_error_reason`]).
 //!
-//! Every header value is rendered once, when the layer is built. No token,
-//! claim value or library error text ever appears in an answer.
+//! Every header value is rendered once, when the layer is built (except the
+//! step-up `Location`, `Retry-After` and the gRPC `RetryInfo`, which carry
+//! per-request values). No token, claim value or library error text ever
+//! appears in an answer.
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::body::ResponseBody;
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, Reason};
 
 /// The reason phrase Partner Center sends with a missing-MFA answer.
 pub const MFA_REASON_PHRASE: &str = "Unauthorized - MFA required";
@@ -20,7 +22,7 @@ pub const MFA_REASON_PHRASE: &str = "Unauthorized - MFA required";
 mod grpc;
 #[cfg(feature = "tonic")]
 pub(crate) use grpc::status_details_bytes;
-pub use grpc::{GRPC_ERROR_DOMAIN, grpc_error_reason};
+pub use grpc::{GRPC_ERROR_DOMAIN, GRPC_MISSING_ROLE_REASON, grpc_error_reason};
 
 /// How a missing-MFA refusal is answered to API clients.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -31,7 +33,11 @@ pub enum ChallengeStyle {
     #[default]
     PartnerCenter,
     /// RFC 9470 step-up: `Bearer error="insufficient_user_authentication"`
-    /// with `acr_values` and/or `max_age`.
+    /// with `acr_values` and/or `max_age`. A sign-in older than the MFA
+    /// policy's [`max_age`](crate::policy::mfa::MfaPolicy::max_age) is always
+    /// answered with `max_age` (the policy's, or this one when smaller), and
+    /// a style naming neither parameter is valid when the policy sets
+    /// `max_age`.
     Rfc9470 {
         /// `acr_values` to request (space-separated), if any.
         acr_values: Option<String>,
@@ -47,8 +53,12 @@ pub(crate) struct Answers {
     invalid_request: HeaderValue,
     invalid_token: HeaderValue,
     mfa: HeaderValue,
+    /// The RFC 9470 answer to a sign-in older than `max_age` (always with
+    /// `max_age`); `None` in the Partner Center style.
+    mfa_stale: Option<HeaderValue>,
     mfa_reason_phrase: bool,
     app_denied: HeaderValue,
+    missing_role: HeaderValue,
     unavailable_status: StatusCode,
     step_up: Option<String>,
     claims_challenge: Option<HeaderValue>,
@@ -140,6 +150,7 @@ const DESC_INVALID_REQUEST: &str = "The request carries a malformed or duplicate
 const DESC_INVALID_TOKEN: &str = "The access token is invalid";
 const DESC_MFA: &str = "Multi-factor authentication is required";
 const DESC_APP_DENIED: &str = "App-only tokens are not accepted here";
+const DESC_MISSING_ROLE: &str = "The access token lacks a required role";
 
 fn quote(value: &str) -> String {
     // error_description and other parameters: %x20-21 / %x23-5B / %x5D-7E.
@@ -172,30 +183,38 @@ impl Answers {
         unavailable_status: StatusCode,
         step_up: Option<String>,
         claims_challenge: Option<&ClaimsChallenge>,
+        policy_max_age: Option<u64>,
     ) -> Self {
         let missing = match realm {
             Some(realm) => header(&format!("Bearer realm=\"{}\"", quote(realm))),
             None => HeaderValue::from_static("Bearer"),
         };
-        let (mfa, mfa_reason_phrase) = match style {
+        let (mfa, mfa_stale, mfa_reason_phrase) = match style {
             ChallengeStyle::PartnerCenter => (
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                None,
                 true,
             ),
             ChallengeStyle::Rfc9470 {
                 acr_values,
                 max_age,
             } => {
-                let mut v = format!(
-                    "Bearer error=\"insufficient_user_authentication\", error_description=\"{DESC_MFA}\""
-                );
-                if let Some(acr) = acr_values {
-                    v.push_str(&format!(", acr_values=\"{}\"", quote(acr)));
-                }
-                if let Some(age) = max_age {
-                    v.push_str(&format!(", max_age=\"{age}\""));
-                }
-                (header(&v), false)
+                let acr_values = acr_values.as_deref().filter(|a| !a.is_empty());
+                // A style without either parameter asks for the policy's max_age.
+                let usual = match (acr_values, max_age) {
+                    (None, None) => policy_max_age,
+                    _ => *max_age,
+                };
+                // A stale sign-in is always asked to sign in again recently.
+                let stale = match (*max_age, policy_max_age) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                (
+                    rfc9470(acr_values, usual),
+                    Some(rfc9470(acr_values, stale)),
+                    false,
+                )
             }
         };
         Self {
@@ -207,9 +226,15 @@ impl Answers {
                 "Bearer error=\"invalid_token\", error_description=\"{DESC_INVALID_TOKEN}\""
             )),
             mfa,
+            mfa_stale,
             mfa_reason_phrase,
             app_denied: header(&format!(
                 "Bearer error=\"insufficient_scope\", error_description=\"{DESC_APP_DENIED}\""
+            )),
+            // No `scope` parameter: a client cannot obtain a role by asking
+            // for a scope.
+            missing_role: header(&format!(
+                "Bearer error=\"insufficient_scope\", error_description=\"{DESC_MISSING_ROLE}\""
             )),
             unavailable_status,
             step_up,
@@ -217,19 +242,19 @@ impl Answers {
         }
     }
 
-    /// The answer for a refusal of `kind`.
+    /// The answer for a refusal for `reason`.
     ///
     /// `scope` is the rule's pre-rendered scope challenge; `return_to` the
     /// original path and query (for the browser redirect).
     pub(crate) fn render<B>(
         &self,
-        kind: ErrorKind,
-        app_denied: bool,
+        reason: Reason,
         scope: Option<&HeaderValue>,
         facts: Facts,
         return_to: &str,
         retry_after: u64,
     ) -> Response<ResponseBody<B>> {
+        let kind = reason.kind();
         let (status, challenge, body): (StatusCode, Option<&HeaderValue>, &'static str) = match kind
         {
             ErrorKind::MissingToken => (
@@ -259,20 +284,26 @@ impl Answers {
             ),
             ErrorKind::MfaRequired => match (&self.claims_challenge, facts.cp1) {
                 (Some(claims), true) => (StatusCode::UNAUTHORIZED, Some(claims), PROBLEM_MFA),
-                _ => (StatusCode::UNAUTHORIZED, Some(&self.mfa), PROBLEM_MFA),
+                _ => {
+                    let challenge = match (&self.mfa_stale, reason) {
+                        (Some(stale), Reason::MfaTooOld) => stale,
+                        _ => &self.mfa,
+                    };
+                    (StatusCode::UNAUTHORIZED, Some(challenge), PROBLEM_MFA)
+                }
             },
             ErrorKind::InsufficientScope => {
-                let challenge = if app_denied {
-                    &self.app_denied
-                } else {
-                    scope.unwrap_or(&self.app_denied)
+                let challenge = match reason {
+                    Reason::MissingRole => &self.missing_role,
+                    Reason::MissingScope => scope.unwrap_or(&self.app_denied),
+                    _ => &self.app_denied,
                 };
                 (StatusCode::FORBIDDEN, Some(challenge), PROBLEM_SCOPE)
             }
         };
 
         if facts.grpc {
-            return grpc::grpc_answer(kind, app_denied, status, challenge);
+            return grpc::grpc_answer(reason, status, challenge, retry_after);
         }
 
         if kind == ErrorKind::MfaRequired
@@ -312,9 +343,41 @@ impl Answers {
     }
 }
 
-/// The step-up URL with the return path: `{return_to}` is replaced when the
-/// URL holds it, else `return_to=` is appended as a query parameter.
+/// `Bearer error="insufficient_user_authentication"` with the parameters given.
+fn rfc9470(acr_values: Option<&str>, max_age: Option<u64>) -> HeaderValue {
+    let mut v = format!(
+        "Bearer error=\"insufficient_user_authentication\", error_description=\"{DESC_MFA}\""
+    );
+    if let Some(acr) = acr_values {
+        v.push_str(&format!(", acr_values=\"{}\"", quote(acr)));
+    }
+    if let Some(age) = max_age {
+        v.push_str(&format!(", max_age=\"{age}\""));
+    }
+    header(&v)
+}
+
+/// A return path that stays on the site: a path that does not start with
+/// `/` becomes `/`, and a leading run of `/`, `\` (which browsers read as
+/// `/`) and tab or line breaks (which browsers drop) becomes one `/`, so
+/// `//evil.example` or `/\evil.example` can never be read as another host.
+fn same_site_path(return_to: &str) -> std::borrow::Cow<'_, str> {
+    let Some(rest) = return_to.strip_prefix('/') else {
+        return "/".into();
+    };
+    let trimmed = rest.trim_start_matches(['/', '\\', '\t', '\n', '\r']);
+    if trimmed.len() == rest.len() {
+        return_to.into()
+    } else {
+        format!("/{trimmed}").into()
+    }
+}
+
+/// The step-up URL with the return path (made [same-site](same_site_path)):
+/// `{return_to}` is replaced when the URL holds it, else `return_to=` is
+/// appended as a query parameter.
 fn step_up_location(step_up: &str, return_to: &str) -> String {
+    let return_to = same_site_path(return_to);
     let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
     if step_up.contains("{return_to}") {
         step_up.replace("{return_to}", &encoded)
@@ -362,5 +425,30 @@ mod tests {
             step_up_location("/login?a=b&to={return_to}", "/x"),
             "/login?a=b&to=%2Fx"
         );
+    }
+
+    #[test]
+    fn step_up_return_path_stays_on_the_site() {
+        for (path, expected) in [
+            ("//evil.example", "%2Fevil.example"),
+            ("//evil.example/x", "%2Fevil.example%2Fx"),
+            ("///evil.example", "%2Fevil.example"),
+            ("/\\evil.example", "%2Fevil.example"),
+            ("/\\\\evil.example", "%2Fevil.example"),
+            ("/\\/evil.example", "%2Fevil.example"),
+            ("/\t/evil.example", "%2Fevil.example"),
+            ("evil.example", "%2F"),
+            ("", "%2F"),
+            // Unchanged: encoded forms and dot segments stay paths.
+            ("/%2F%2Fevil.example", "%2F%252F%252Fevil.example"),
+            ("/./evil.example", "%2F.%2Fevil.example"),
+            ("/a//b?c=//d", "%2Fa%2F%2Fb%3Fc%3D%2F%2Fd"),
+        ] {
+            assert_eq!(
+                step_up_location("/step-up", path),
+                format!("/step-up?return_to={expected}"),
+                "{path:?}"
+            );
+        }
     }
 }

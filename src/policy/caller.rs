@@ -38,11 +38,17 @@ pub enum AppOnly {
 
 /// Classifies the caller of a verified token.
 ///
-/// `idtyp` decides when present (`app` or `user`). Without it, a token is
-/// app-only when it carries no user-authentication claim (`amr`, `auth_time`,
-/// an `acr` other than `"0"`) and either (Entra) has no `scp` and `oid == sub`,
-/// or (RFC 9068 and others) has `sub` equal to its client id (`client_id`,
-/// `azp` or `appid`). Everything else is a user.
+/// A token carrying a user-authentication claim (`amr`, `auth_time`, an `acr`
+/// other than `"0"`) is a user, whatever else it says (`idtyp` included).
+/// Otherwise `idtyp` decides when present (`app` or anything else: user).
+/// Without it, a token is app-only when either (Entra) it has no `scp` and
+/// `oid == sub`, or (RFC 9068 and others) its `sub` equals its client id
+/// (`client_id`, `azp` or `appid`). Everything else is a user.
+///
+/// Entra app-only tokens carry no `acr`: the `"0"`/`"1"`/`"2"` they carry is
+/// `appidacr` (how the client authenticated), never read here. `acr` `"0"`
+/// (Entra v1: the user sign-in met no ISO/IEC 29115 level) is the one value
+/// not taken as proof of a user.
 #[must_use]
 pub fn classify(claims: &Claims) -> Caller {
     classify_explained(claims).0
@@ -52,11 +58,6 @@ pub fn classify(claims: &Claims) -> Caller {
 /// `tower-mfa inspect`).
 pub(crate) fn classify_explained(claims: &Claims) -> (Caller, &'static str) {
     let r = claims.registered();
-    match r.idtyp.as_deref() {
-        Some("app") => return (Caller::App, "`idtyp` is \"app\""),
-        Some(_) => return (Caller::User, "`idtyp` is present and not \"app\""),
-        None => {}
-    }
     if r.amr.is_some() {
         return (
             Caller::User,
@@ -74,6 +75,11 @@ pub(crate) fn classify_explained(claims: &Claims) -> (Caller, &'static str) {
             Caller::User,
             "the token carries an `acr` other than \"0\" (user authentication)",
         );
+    }
+    match r.idtyp.as_deref() {
+        Some("app") => return (Caller::App, "`idtyp` is \"app\""),
+        Some(_) => return (Caller::User, "`idtyp` is present and not \"app\""),
+        None => {}
     }
     let Some(sub) = r.sub.as_deref() else {
         return (
@@ -117,8 +123,22 @@ mod tests {
 
     #[test]
     fn shapes() {
+        // A user-authentication claim wins over `idtyp`.
         assert_eq!(
             classify_json(json!({"idtyp":"app","amr":["pwd"]})),
+            Caller::User
+        );
+        assert_eq!(
+            classify_json(json!({"idtyp":"app","auth_time":1})),
+            Caller::User
+        );
+        assert_eq!(
+            classify_json(json!({"idtyp":"app","acr":"1"})),
+            Caller::User
+        );
+        assert_eq!(classify_json(json!({"idtyp":"app"})), Caller::App);
+        assert_eq!(
+            classify_json(json!({"idtyp":"app","acr":"0","appidacr":"2"})),
             Caller::App
         );
         assert_eq!(

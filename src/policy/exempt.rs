@@ -2,7 +2,10 @@
 //!
 //! An [`Exemption`] suppresses the MFA check on `mfa` routes for one tenant
 //! (`tid`), one user (`oid`) or one application (its client id), until it
-//! expires. Exemptions are consulted only after the token was fully verified
+//! expires. An application exemption covers that application's app-only
+//! tokens only, never users signing in through it, unless it is marked
+//! [`delegated`](Exemption::delegated); any exemption can be limited to one
+//! tenant ([`in_tenant`](Exemption::in_tenant)). Exemptions are consulted only after the token was fully verified
 //! (PRODUCT.md §3 step 8) and only when the caller lacks MFA proof: they never
 //! bypass token verification, the tenant allow/deny lists, or a rule's
 //! required scopes and roles. Every use is logged as an audit event at target
@@ -45,6 +48,7 @@ use std::time::SystemTime;
 use arc_swap::ArcSwap;
 
 use crate::claims::Claims;
+use crate::policy::caller::{Caller, classify};
 
 /// Whom an exemption covers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,7 +61,9 @@ pub enum ExemptSubject {
     /// One user (`oid`, compared exactly).
     User(String),
     /// One application: the token's client id (`appid`, else `azp`, else
-    /// `client_id`; the first present, compared exactly).
+    /// `client_id`; the first present, compared exactly). Only app-only
+    /// tokens of it are covered unless the [`Exemption`] is
+    /// [`delegated`](Exemption::delegated).
     App(String),
 }
 
@@ -111,6 +117,15 @@ pub struct Exemption {
     /// When it stops applying: from this instant on (by the layer's clock)
     /// it is ignored.
     pub expires: SystemTime,
+    /// For an application exemption: whether it also covers users signing
+    /// in through that application (delegated tokens). Off by default: then
+    /// only the application's app-only tokens are covered. Turning it on
+    /// lets every user of every tenant the issuer accepts skip MFA through
+    /// that client; limit it with [`tenant`](Self::tenant).
+    pub delegated: bool,
+    /// When set, the exemption only covers tokens of this tenant (`tid`,
+    /// compared ASCII case-insensitively).
+    pub tenant: Option<String>,
 }
 
 impl Exemption {
@@ -126,7 +141,25 @@ impl Exemption {
             subject,
             reason: reason.into(),
             expires,
+            delegated: false,
+            tenant: None,
         }
+    }
+
+    /// For an application exemption: also covers users signing in through
+    /// the application, not only its app-only tokens. This lets every such
+    /// user skip MFA; combine it with [`in_tenant`](Self::in_tenant).
+    #[must_use]
+    pub fn delegated(mut self, yes: bool) -> Self {
+        self.delegated = yes;
+        self
+    }
+
+    /// Limits the exemption to tokens of tenant `tid`.
+    #[must_use]
+    pub fn in_tenant(mut self, tid: impl Into<String>) -> Self {
+        self.tenant = Some(tid.into());
+        self
     }
 
     /// An exemption for every user of tenant `tid`.
@@ -165,10 +198,21 @@ impl Exemption {
         now < self.expires
     }
 
-    /// Whether it applies to `claims` at `now`: in force and covering them.
+    /// Whether it applies to `claims` at `now`: in force, covering them, in
+    /// its tenant when limited to one, and (for an application exemption
+    /// not marked [`delegated`](Self::delegated)) an app-only token.
     #[must_use]
     pub fn applies(&self, claims: &Claims, now: SystemTime) -> bool {
-        self.is_active(now) && self.subject.covers(claims)
+        self.is_active(now)
+            && self.subject.covers(claims)
+            && self.tenant.as_deref().is_none_or(|tid| {
+                claims
+                    .tenant_id()
+                    .is_some_and(|t| !t.is_empty() && t.eq_ignore_ascii_case(tid))
+            })
+            && (self.delegated
+                || !matches!(self.subject, ExemptSubject::App(_))
+                || classify(claims) == Caller::App)
     }
 }
 
@@ -262,7 +306,32 @@ mod tests {
         assert!(!tenant.applies(&c, later), "expires is exclusive");
         assert!(Exemption::user("u", "o1", "r", later).applies(&c, t0));
         assert!(!Exemption::user("u", "O1", "r", later).applies(&c, t0));
-        assert!(Exemption::app("a", "app1", "r", later).applies(&c, t0));
+        // `c` is a user's token (no app-only shape): an app exemption
+        // covers it only when delegated.
+        assert!(!Exemption::app("a", "app1", "r", later).applies(&c, t0));
+        assert!(
+            Exemption::app("a", "app1", "r", later)
+                .delegated(true)
+                .applies(&c, t0)
+        );
+        let app_only = claims(json!({"tid": "t1", "sub": "s", "oid": "s", "azp": "app1"}));
+        assert!(Exemption::app("a", "app1", "r", later).applies(&app_only, t0));
+        // Limited to a tenant.
+        assert!(
+            Exemption::app("a", "app1", "r", later)
+                .in_tenant("T1")
+                .applies(&app_only, t0)
+        );
+        assert!(
+            !Exemption::app("a", "app1", "r", later)
+                .in_tenant("t2")
+                .applies(&app_only, t0)
+        );
+        assert!(
+            !Exemption::user("u", "o1", "r", later)
+                .in_tenant("t2")
+                .applies(&c, t0)
+        );
         // Guest markers never match a tenant exemption.
         assert!(
             !Exemption::tenant("g", "https://sts.windows.net/other/", "r", later).applies(&c, t0)

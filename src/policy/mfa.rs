@@ -153,7 +153,9 @@ impl MfaPolicy {
     /// The proof of MFA in `claims` at time `now`, or why there is none.
     ///
     /// # Errors
-    /// [`Reason::NoMfaProof`], [`Reason::EntraV2NoAmr`] or [`Reason::MfaTooOld`].
+    /// [`Reason::NoMfaProof`], [`Reason::EntraV2NoAmr`] or [`Reason::MfaTooOld`];
+    /// [`Reason::AuthTimeInFuture`] when `auth_time` lies beyond `now + leeway`
+    /// (such a token is invalid: it would satisfy `max_age` forever).
     pub fn prove(&self, claims: &Claims, now: f64, leeway: f64) -> Result<MfaProof, Reason> {
         let proof = self.find(claims).ok_or_else(|| {
             if claims.registered().amr.is_none()
@@ -166,6 +168,9 @@ impl MfaPolicy {
         })?;
         if let Some(max_age) = self.max_age {
             let auth_time = claims.auth_time().ok_or(Reason::MfaTooOld)?;
+            if auth_time.is_finite() && auth_time > now + leeway {
+                return Err(Reason::AuthTimeInFuture);
+            }
             if !auth_time.is_finite() || now - auth_time > max_age.as_secs_f64() + leeway {
                 return Err(Reason::MfaTooOld);
             }
@@ -337,5 +342,11 @@ mod tests {
         assert_eq!(p.prove(&c, 1700.0, 60.0), Err(Reason::MfaTooOld));
         let c = claims(serde_json::json!({"amr":["mfa"]}));
         assert_eq!(p.prove(&c, 1500.0, 60.0), Err(Reason::MfaTooOld));
+        // A sign-in in the future never satisfies max_age; within the
+        // leeway it still does.
+        let c = claims(serde_json::json!({"amr":["mfa"], "auth_time": 1000.0 + 315_360_000.0}));
+        assert_eq!(p.prove(&c, 1000.0, 60.0), Err(Reason::AuthTimeInFuture));
+        let c = claims(serde_json::json!({"amr":["mfa"], "auth_time": 1050}));
+        assert_eq!(p.prove(&c, 1000.0, 60.0), Ok(MfaProof::Amr));
     }
 }

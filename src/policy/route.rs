@@ -79,7 +79,8 @@ pub struct Rule {
     pub(crate) roles: Vec<String>,
     pub(crate) mode: Mode,
     pub(crate) enforce_from: Option<SystemTime>,
-    /// Pre-rendered `WWW-Authenticate` for a missing scope or role.
+    /// Pre-rendered `WWW-Authenticate` for a missing scope (roles have
+    /// their own answer).
     pub(crate) scope_challenge: Option<HeaderValue>,
 }
 

@@ -69,6 +69,12 @@ pub(crate) struct Validation {
 pub(crate) fn validate(claims: &Claims, v: &Validation, now: f64) -> Result<(), Reason> {
     let r = claims.registered();
     check_times(r.exp, r.nbf, r.iat, v, now)?;
+    // A sign-in in the future would satisfy any `max_age` forever.
+    if r.auth_time
+        .is_some_and(|t| !t.is_finite() || t > now + v.leeway)
+    {
+        return Err(Reason::AuthTimeInFuture);
+    }
     let iss = r.iss.as_deref().ok_or(Reason::WrongIssuer)?;
     match &v.issuer {
         IssuerMatch::Exact(expected) => {

@@ -19,6 +19,14 @@
 // - authorization code + PKCE for the confidential client "browser-demo" (secret
 //   "browser-demo-secret", client_secret_basic), redirect_uri http://127.0.0.1:ANY_PORT/callback:
 //   the browser demo. prompt=login with login_hint "alice:mfa" is its MFA step-up.
+// - authorization code + PKCE for the confidential client "partner-dashboard" (secret
+//   "partner-dashboard-secret", client_secret_basic), redirect_uri
+//   http://127.0.0.1:ANY_PORT/callback: examples/partner_dashboard.rs. Its sign-in is made of real
+//   HTML pages (see interaction.mjs): a password form, MFA registration (a TOTP secret as text and
+//   QR code, confirmed with a code) and an MFA prompt. Users: jane (MFA registered, secret
+//   JANE_TOTP_SECRET) and john (no MFA until he registers). MFA is asked when acr_values holds
+//   urn:tower-mfa:acr:mfa or when the user has registered it; a step-up (prompt=login with
+//   acr_values mfa) for the account of the current session asks for MFA only.
 // - POST /test/rotate?keep_old=true|false: a new Provider with a freshly generated key (new
 //   kid), keys [new, ...old] or [new], swapped in live. Replies {"kid":NEW,"kids":[...]}.
 // - discovery {issuer}/.well-known/openid-configuration, keys {issuer}/jwks.
@@ -34,6 +42,7 @@ console.info = console.error;
 
 const { default: Provider, errors } = await import('oidc-provider');
 const { generateKeyPair, exportJWK, calculateJwkThumbprint } = await import('jose');
+const { DASHBOARD_CLIENT_ID, isInteractive, showInteraction, submitInteraction } = await import('./interaction.mjs');
 
 const API_AUDIENCE = 'api://tower-mfa-tests';
 const API_SCOPE = 'customers.read';
@@ -197,6 +206,17 @@ function buildProvider(issuer, keys) {
         response_types: ['code'],
         redirect_uris: [BROWSER_DEMO_REDIRECT_URI],
       },
+      {
+        // The partner dashboard (examples/partner_dashboard.rs, tests/dashboard.rs): like
+        // browser-demo, but people sign in on real pages (interaction.mjs).
+        client_id: DASHBOARD_CLIENT_ID,
+        client_secret: 'partner-dashboard-secret',
+        application_type: 'native',
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [BROWSER_DEMO_REDIRECT_URI],
+      },
     ],
     scopes: ['openid', 'offline_access', API_SCOPE],
     acrValues: ['urn:tower-mfa:acr:pwd', 'urn:tower-mfa:acr:mfa'],
@@ -257,7 +277,7 @@ function buildProvider(issuer, keys) {
 
 async function finishInteraction(provider, req, res) {
   const details = await provider.interactionDetails(req, res);
-  const { prompt, params, session } = details;
+  const { prompt, params } = details;
 
   if (prompt.name === 'login') {
     const { accountId, amr, acr } = parseLoginHint(params.login_hint);
@@ -271,6 +291,17 @@ async function finishInteraction(provider, req, res) {
   }
 
   if (prompt.name === 'consent') {
+    await grantConsent(provider, req, res, details);
+    return;
+  }
+
+  throw new Error(`unexpected interaction prompt: ${prompt.name}`);
+}
+
+// Consent is granted in code, for every client.
+async function grantConsent(provider, req, res, details) {
+  const { prompt, params, session } = details;
+  {
     const grant = details.grantId
       ? await provider.Grant.find(details.grantId)
       : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
@@ -289,10 +320,7 @@ async function finishInteraction(provider, req, res) {
       { consent: { grantId } },
       { mergeWithLastSubmission: true },
     );
-    return;
   }
-
-  throw new Error(`unexpected interaction prompt: ${prompt.name}`);
 }
 
 // --- server ------------------------------------------------------------------------------------
@@ -349,8 +377,23 @@ async function route(req, res) {
   // Snapshot: a request is served entirely by the provider that was current when it arrived.
   const { provider, handler } = current;
 
-  if (/^\/interaction\/[^/]+$/.test(url.pathname) && req.method === 'GET') {
-    return finishInteraction(provider, req, res);
+  const interaction = /^\/interaction\/([^/]+)(?:\/(password|mfa))?$/.exec(url.pathname);
+  if (interaction) {
+    const [, , step] = interaction;
+    if (req.method === 'GET' && !step) {
+      const details = await provider.interactionDetails(req, res);
+      if (!isInteractive(details)) return finishInteraction(provider, req, res);
+      if (details.prompt.name === 'consent') return grantConsent(provider, req, res, details);
+      return showInteraction(provider, req, res, details);
+    }
+    if (req.method === 'POST' && step) {
+      const details = await provider.interactionDetails(req, res);
+      if (!isInteractive(details) || details.prompt.name !== 'login') {
+        return sendJson(res, 400, { error: 'no sign-in in progress' });
+      }
+      return submitInteraction(provider, req, res, details, step);
+    }
+    return sendJson(res, 405, { error: 'method not allowed' });
   }
 
   return handler(req, res);
@@ -358,6 +401,14 @@ async function route(req, res) {
 
 const server = http.createServer((req, res) => {
   route(req, res).catch((err) => {
+    // oidc-provider's own errors (an expired or foreign interaction, ...) keep their 4xx status.
+    const status = err?.statusCode ?? err?.status;
+    if (err?.expose && Number.isInteger(status) && status >= 400 && status < 500) {
+      log('request refused', req.method, req.url, err?.message);
+      if (!res.headersSent) sendJson(res, status, { error: err.error ?? 'invalid_request', error_description: err.error_description });
+      else res.destroy();
+      return;
+    }
     log('request failed', req.method, req.url, err);
     if (!res.headersSent) sendJson(res, 500, { error: 'server_error', message: String(err?.message ?? err) });
     else res.destroy();

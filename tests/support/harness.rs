@@ -76,6 +76,10 @@ pub fn inner_response<B>(req: &Request<B>) -> Response<Body> {
         let mfa = d.mfa().map_or("none", |m| m.as_str());
         headers.insert("x-mfa", mfa.parse().unwrap());
         headers.insert("x-rule", d.rule().parse().unwrap());
+        if let Some(reported) = d.reported() {
+            // The reason code the decision log carries.
+            headers.insert("x-reported", reported.as_str().parse().unwrap());
+        }
     }
     response
 }

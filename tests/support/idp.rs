@@ -606,31 +606,42 @@ fn is_executable(path: &Path) -> bool {
     path.is_file()
 }
 
-/// The pinned `oidc-provider` version from `tests/idp/package.json`.
-fn pinned_provider_version(dir: &Path) -> String {
+/// The pinned dependencies (`name`, exact version) from `tests/idp/package.json`.
+fn pinned_dependencies(dir: &Path) -> Vec<(String, String)> {
     let manifest = std::fs::read_to_string(dir.join("package.json"))
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.join("package.json").display()));
     let manifest: Value = serde_json::from_str(&manifest).expect("tests/idp/package.json is JSON");
-    manifest["dependencies"]["oidc-provider"]
-        .as_str()
-        .expect("tests/idp/package.json pins oidc-provider")
-        .to_owned()
+    let dependencies = manifest["dependencies"]
+        .as_object()
+        .expect("tests/idp/package.json has dependencies");
+    assert!(
+        dependencies.contains_key("oidc-provider"),
+        "tests/idp/package.json pins oidc-provider"
+    );
+    dependencies
+        .iter()
+        .map(|(name, version)| {
+            let version = version
+                .as_str()
+                .unwrap_or_else(|| panic!("tests/idp/package.json: {name} has no version"));
+            (name.clone(), version.to_owned())
+        })
+        .collect()
 }
 
-/// Whether `node_modules` holds the pinned provider. A `node_modules` only ever appears whole
-/// (see [`install`]).
+/// Whether `node_modules` holds every pinned package at its pinned version. A `node_modules`
+/// only ever appears whole (see [`install`]); one from an older `package.json` is replaced.
 fn installed(dir: &Path) -> bool {
-    let manifest = dir
-        .join("node_modules")
-        .join("oidc-provider")
-        .join("package.json");
-    let Ok(text) = std::fs::read_to_string(manifest) else {
-        return false;
-    };
-    serde_json::from_str::<Value>(&text)
-        .ok()
-        .and_then(|v| v["version"].as_str().map(str::to_owned))
-        .is_some_and(|v| v == pinned_provider_version(dir))
+    pinned_dependencies(dir).iter().all(|(name, pinned)| {
+        let manifest = dir.join("node_modules").join(name).join("package.json");
+        let Ok(text) = std::fs::read_to_string(manifest) else {
+            return false;
+        };
+        serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["version"].as_str().map(str::to_owned))
+            .is_some_and(|v| &v == pinned)
+    })
 }
 
 /// `npm ci` into a private staging directory, then one atomic rename to `node_modules`. Safe
