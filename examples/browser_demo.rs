@@ -1,4 +1,4 @@
-//! The seed's Examples 1-3 in a browser: interactive sign-in (authorization
+//! Partner Center's MFA scenarios in a browser: interactive sign-in (authorization
 //! code + PKCE, never the password grant) and MFA step-up with `RequireMfaLayer`.
 //!
 //! ```sh

@@ -30,6 +30,9 @@ cargo clippy --all-targets --all-features -- -D warnings
 step "cargo test (all features)"
 cargo test --all-features
 
+step "cargo test (no default features: the core behaves the same without axum)"
+cargo test --no-default-features
+
 step "cargo build (default features: the demo builds with no flags)"
 cargo build --all-targets
 

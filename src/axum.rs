@@ -1,4 +1,5 @@
-//! axum extractors for [`Claims`] and [`Decision`] (feature `axum`).
+//! axum extractors for [`Claims`] and [`Decision`], and
+//! [`OriginalPathLayer`] for `Router::nest` (feature `axum`).
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -20,14 +21,18 @@
 //! ```
 
 use std::convert::Infallible;
+use std::task::{Context, Poll};
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderValue, Request, StatusCode, header};
+use tower_layer::Layer;
+use tower_service::Service;
 
 use crate::claims::Claims;
-use crate::guard::Decision;
+use crate::original_path::OriginalPath;
+use crate::pipeline::Decision;
 
 /// The rejection of the [`Claims`] and [`Decision`] extractors: the request
 /// carries no verified token (the route is `public` or `optional`, or the
@@ -87,3 +92,74 @@ macro_rules! extractor {
 
 extractor!(Claims);
 extractor!(Decision);
+
+/// Stores axum's `OriginalUri` as the crate's [`OriginalPath`], so that
+/// [`RequireMfaLayer`](crate::RequireMfaLayer) inside a nested router matches
+/// rules on the path the client asked for (and sends it as the browser's
+/// `return_to`), not on the path `Router::nest` stripped.
+///
+/// Add it after (so outside) the MFA layer:
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use tower_mfa::{RequireMfaLayer, Rule};
+///
+/// # fn main() -> Result<(), tower_mfa::ConfigError> {
+/// let mfa = RequireMfaLayer::builder()
+///     .issuer("https://login.microsoftonline.com/{tenantid}/v2.0")
+///     .audience("api://partner-api")
+///     .jwks_url("https://login.microsoftonline.com/common/discovery/v2.0/keys")
+///     .rule(Rule::mfa("/api/v1/**"))
+///     .build()?;
+/// let api = Router::new()
+///     .route("/v1/customers", get(|| async { "customers" }))
+///     .layer(mfa)
+///     .layer(tower_mfa::axum::OriginalPathLayer);
+/// let app: Router = Router::new().nest("/api", api);
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A request that already carries an [`OriginalPath`] keeps it; without
+/// `OriginalUri` (outside an axum router) the request's own URI is stored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OriginalPathLayer;
+
+impl<S> Layer<S> for OriginalPathLayer {
+    type Service = SetOriginalPath<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SetOriginalPath { inner }
+    }
+}
+
+/// The service made by [`OriginalPathLayer`].
+#[derive(Debug, Clone)]
+pub struct SetOriginalPath<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for SetOriginalPath<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if req.extensions().get::<OriginalPath>().is_none() {
+            let original = match req.extensions().get::<OriginalUri>() {
+                Some(OriginalUri(uri)) => OriginalPath::from_uri(uri),
+                None => OriginalPath::from_uri(req.uri()),
+            };
+            req.extensions_mut().insert(original);
+        }
+        self.inner.call(req)
+    }
+}

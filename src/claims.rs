@@ -2,10 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+use crate::time::from_unix_seconds;
 
 /// The claims of a verified access token, attached to the request extensions
 /// by [`RequireMfaLayer`](crate::RequireMfaLayer).
@@ -127,22 +130,22 @@ impl Claims {
         }
     }
 
-    /// `exp`: expiry, seconds since the Unix epoch.
+    /// `exp`: expiry (`None` when absent or beyond what `SystemTime` holds).
     #[must_use]
-    pub fn expires_at(&self) -> Option<f64> {
-        self.0.registered.exp
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.0.registered.exp.and_then(from_unix_seconds)
     }
 
-    /// `nbf`: not before, seconds since the Unix epoch.
+    /// `nbf`: not before (`None` when absent or beyond what `SystemTime` holds).
     #[must_use]
-    pub fn not_before(&self) -> Option<f64> {
-        self.0.registered.nbf
+    pub fn not_before(&self) -> Option<SystemTime> {
+        self.0.registered.nbf.and_then(from_unix_seconds)
     }
 
-    /// `iat`: issued at, seconds since the Unix epoch.
+    /// `iat`: issued at (`None` when absent or beyond what `SystemTime` holds).
     #[must_use]
-    pub fn issued_at(&self) -> Option<f64> {
-        self.0.registered.iat
+    pub fn issued_at(&self) -> Option<SystemTime> {
+        self.0.registered.iat.and_then(from_unix_seconds)
     }
 
     /// `jti`: the token's unique id.
@@ -169,10 +172,11 @@ impl Claims {
         self.0.registered.acrs.as_deref().unwrap_or(&[])
     }
 
-    /// `auth_time`: when the user last authenticated, seconds since the Unix epoch.
+    /// `auth_time`: when the user last authenticated (`None` when absent or
+    /// beyond what `SystemTime` holds).
     #[must_use]
-    pub fn auth_time(&self) -> Option<f64> {
-        self.0.registered.auth_time
+    pub fn auth_time(&self) -> Option<SystemTime> {
+        self.0.registered.auth_time.and_then(from_unix_seconds)
     }
 
     /// `tid`: the Entra tenant id.

@@ -91,11 +91,3 @@ impl fmt::Debug for ManualClock {
             .finish()
     }
 }
-
-/// Seconds since the Unix epoch, as a JWT NumericDate (may be fractional).
-pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(e) => -e.duration().as_secs_f64(),
-    }
-}

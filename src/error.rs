@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// The class of a refusal. Each kind maps to exactly one answer (see
-/// [`challenge`](crate::challenge)).
+/// the crate documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -157,67 +157,3 @@ impl fmt::Display for Reason {
         f.write_str(self.sentence())
     }
 }
-
-/// A refusal: the reason a request (or a token) was not accepted.
-///
-/// Its [`Display`](fmt::Display) reads as a sentence and holds no token or
-/// claim value, so it is safe to log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Error {
-    reason: Reason,
-}
-
-impl Error {
-    pub(crate) const fn new(reason: Reason) -> Self {
-        Self { reason }
-    }
-
-    /// The class of the refusal, which decides the answer.
-    #[must_use]
-    pub const fn kind(&self) -> ErrorKind {
-        self.reason.kind()
-    }
-
-    /// The detailed reason.
-    #[must_use]
-    pub const fn reason(&self) -> Reason {
-        self.reason
-    }
-}
-
-impl From<Reason> for Error {
-    fn from(reason: Reason) -> Self {
-        Self::new(reason)
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.reason, f)
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// A configuration that cannot work, returned by
-/// [`Builder::build`](crate::Builder::build).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    message: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid tower-mfa configuration: {}", self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}

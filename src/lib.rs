@@ -13,6 +13,7 @@
 //!     format!("hello {}", claims.subject().unwrap_or("?"))
 //! }
 //!
+//! # #[cfg(feature = "axum")] // the `Claims` extractor
 //! # fn main() -> Result<(), tower_mfa::ConfigError> {
 //! let mfa = RequireMfaLayer::builder()
 //!     .issuer("https://login.microsoftonline.com/{tenantid}/v2.0")
@@ -29,28 +30,45 @@
 //! # let _ = app;
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "axum"))]
+//! # fn main() {}
 //! ```
 //!
 //! ## What happens to a request
 //! 1. The first matching [`Rule`] decides what the route needs ([`Access`]):
-//!    `public`, `optional`, `authenticated` (the default) or `mfa`.
+//!    `public`, `optional`, `authenticated` (the default) or `mfa`. Rules
+//!    match the request's path, or its [`OriginalPath`] when a router in
+//!    front rewrote the URI.
 //! 2. The bearer token is read from `Authorization` (RFC 6750); nothing else
 //!    by default.
 //! 3. The compact JWS is checked (size cap, three segments, strict header,
 //!    no duplicate JSON members), its key looked up by `kid` in the issuer's
 //!    key set, and its signature verified with the key's one algorithm.
-//! 4. Claims are checked (`iss`, `aud`, `exp`, `nbf`, `iat`, lifetime) and
-//!    attached to the request as [`Claims`] and [`Decision`].
+//! 4. Claims are checked (`iss`, `aud`, `exp`, `nbf`, `iat`, lifetime),
+//!    then the rule's scopes and roles.
 //! 5. On `mfa` routes, users must show MFA (`amr` holds `mfa` by default);
-//!    app-only callers skip the check by default ([`AppOnly`]).
+//!    app-only callers skip the check by default ([`AppOnly`]); an
+//!    [`Exemption`] can stand in for missing proof.
+//! 6. A request that passes carries [`Claims`] and [`Decision`] in its
+//!    extensions. Every refusal and every decision on a verified token is
+//!    logged at target `tower_mfa::decision`.
 //!
-//! Refusals are answered as in [`challenge`]: by default a missing MFA is
-//! `401 Unauthorized - MFA required` with `WWW-Authenticate: Bearer error="invalid_token"`.
-//! gRPC requests get trailers-only gRPC answers.
+//! Refusals carry no token or claim value. By default a missing MFA is
+//! `401 Unauthorized - MFA required` ([`MFA_REASON_PHRASE`]) with
+//! `WWW-Authenticate: Bearer error="invalid_token"` ([`ChallengeStyle`]); a
+//! bad or missing token is a 401 with an RFC 6750 challenge, a malformed
+//! request a 400, a missing scope or role a 403, unreachable keys a 503 with
+//! `Retry-After` ([`KeysUnavailableStatus`]); browsers without MFA can be
+//! redirected to a step-up page ([`Builder::step_up_url`]). gRPC requests get
+//! trailers-only gRPC answers ([`grpc_error_reason`]).
 //!
 //! ## Features
-//! - `axum` (default): extractors for [`Claims`] and [`Decision`], and rule
-//!   matching on the original URI under `Router::nest`.
+//! - `axum` (default): extractors for [`Claims`] and [`Decision`], and
+//!   `axum::OriginalPathLayer`, which stores axum's `OriginalUri` as the
+//!   crate's [`OriginalPath`] so that rules under `Router::nest` match the
+//!   path the client asked for. The core itself never reads axum types: it
+//!   matches rules on [`OriginalPath`] when a request carries one, else on
+//!   its URI, with or without this feature.
 //! - `tonic`: accessors on `tonic::Request`.
 //! - `metrics`: counters of decisions, key fetches and token-cache lookups
 //!   through the `metrics` facade (`tower_mfa_decisions_total{outcome,kind}`,
@@ -69,25 +87,28 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod body;
 mod cache;
-pub mod challenge;
+mod challenge;
 mod claims;
 pub mod clock;
-mod config;
+mod config_error;
 #[cfg(feature = "config-file")]
 pub mod config_file;
-pub mod error;
-mod guard;
+mod error;
 #[cfg(feature = "cli")]
 pub mod inspect;
 pub mod jwks;
 mod layer;
 mod log;
 mod metrics;
-pub mod policy;
+mod original_path;
+mod pipeline;
+mod policy;
+mod time;
 mod token;
 
 #[cfg(feature = "axum")]
@@ -102,18 +123,21 @@ pub struct ReadmeDoctests;
 
 pub use body::ResponseBody;
 pub use cache::DEFAULT_CACHE_BYTES;
-pub use challenge::{ChallengeStyle, ClaimsChallenge};
+pub use challenge::{
+    ChallengeStyle, ClaimsChallenge, GRPC_ERROR_DOMAIN, GRPC_MISSING_ROLE_REASON,
+    KeysUnavailableStatus, MFA_REASON_PHRASE, grpc_error_reason,
+};
 pub use claims::Claims;
-pub use config::{Builder, DEFAULT_MAX_TOKEN_LEN};
-pub use error::{ConfigError, Error, ErrorKind, Reason};
-pub use guard::Decision;
-pub use layer::{RequireMfa, RequireMfaLayer, ResponseFuture};
+pub use config_error::ConfigError;
+pub use error::{ErrorKind, Reason};
+pub use layer::{Builder, DEFAULT_MAX_TOKEN_LEN, RequireMfa, RequireMfaLayer, ResponseFuture};
+pub use original_path::OriginalPath;
+pub use pipeline::Decision;
 pub use policy::caller::{AppOnly, Caller};
 pub use policy::exempt::{ExemptSubject, Exemption, Exemptions};
 pub use policy::mfa::{MfaPolicy, MfaProof};
-pub use policy::route::{Access, Mode, Rule};
+pub use policy::route::{Access, Rule};
 pub use token::extract::TokenSource;
-pub use token::jws::TypPolicy;
 
 /// Entry points for the fuzz targets and property tests; not a stable API.
 #[doc(hidden)]
@@ -134,7 +158,7 @@ pub mod __fuzz {
         crate::token::jws::parse(
             token,
             crate::DEFAULT_MAX_TOKEN_LEN,
-            crate::TypPolicy::Lenient,
+            crate::token::jws::TypPolicy::Lenient,
         )
         .map(|_| ())
     }
@@ -148,7 +172,7 @@ pub mod __fuzz {
     /// Parses a route pattern and matches a path against it.
     #[must_use]
     pub fn match_route(pattern: &str, path: &str) -> Option<bool> {
-        crate::policy::route::Pattern::parse(pattern)
+        crate::policy::pattern::Pattern::parse(pattern)
             .ok()
             .map(|p| p.matches(path))
     }

@@ -2,7 +2,7 @@
 //!
 //! [`RequireMfaLayer`](crate::RequireMfaLayer) wraps a tonic server like any
 //! tower service: its refusals are trailers-only gRPC answers (see
-//! [`challenge`](crate::challenge)), and a request that passes carries the
+//! [`grpc_error_reason`]), and a request that passes carries the
 //! verified [`Claims`] and the [`Decision`] in its extensions, which tonic
 //! hands to the method as `tonic::Request::extensions`.
 //! [`RequestClaimsExt`] reads them.
@@ -61,7 +61,7 @@ use ::tonic::{Code, Request, Status};
 use crate::challenge::{grpc_error_reason, status_details_bytes};
 use crate::claims::Claims;
 use crate::error::ErrorKind;
-use crate::guard::Decision;
+use crate::pipeline::Decision;
 
 /// The message of [`RequestClaimsExt::require_claims`]'s status, as the
 /// layer's own answer to a request without a token.

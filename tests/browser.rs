@@ -1,4 +1,4 @@
-//! The seed's Examples 1-3 in a real browser: headless Chromium (driven over
+//! Partner Center's MFA scenarios in a real browser: headless Chromium (driven over
 //! WebDriver by chromedriver) signs in to `examples/browser_demo.rs` at the
 //! real test OpenID Provider (tests/idp/server.mjs) with authorization code +
 //! PKCE.

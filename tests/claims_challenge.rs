@@ -1,4 +1,4 @@
-//! Entra's claims challenge (PRODUCT.md §5): clients that declare `cp1` get
+//! Entra's claims challenge: clients that declare `cp1` get
 //! `error="insufficient_claims"` with a base64 claims request; others keep
 //! the Partner Center answer.
 #[path = "support/mint.rs"]

@@ -1,4 +1,4 @@
-//! Configuration from a TOML file (feature `config-file`, PRODUCT.md §8): a
+//! Configuration from a TOML file (feature `config-file`): a
 //! whole file builds a layer that behaves as configured, mistakes are clear
 //! `ConfigError`s, and exemptions reload from TOML without a rebuild.
 #![cfg(feature = "config-file")]
@@ -52,7 +52,7 @@ async fn get(layer: &RequireMfaLayer, path: &str, token: &str) -> Reply {
     send(layer, harness::get(path, Some(token))).await
 }
 
-/// The seed's user claims with this `amr`, signed in a minute ago (the full
+/// The sample user claims with this `amr`, signed in a minute ago (the full
 /// file sets `max_age_seconds`).
 fn user(clock: &ManualClock, amr: &[&str]) -> serde_json::Value {
     let mut claims = user_at(clock, amr);

@@ -718,7 +718,7 @@ async fn unknown_kid_while_the_jwks_endpoint_fails_is_503_with_retry_after() {
             .jwks_url(server_down.jwks_url())
             .allow_http_loopback(true)
             .clock(clock.clone())
-            .keys_unavailable_status(StatusCode::UNAUTHORIZED)
+            .keys_unavailable_status(tower_mfa::KeysUnavailableStatus::Unauthorized)
             .rule(Rule::mfa("/v1/**")),
     );
     let reply = h.get("/v1/customers", &known).await;

@@ -442,6 +442,7 @@ async fn rules_see_the_original_uri_under_nest() {
         Router::new()
             .route("/v1/customers", get(customers))
             .layer(layer_at(&clock, rules))
+            .layer(tower_mfa::axum::OriginalPathLayer)
     };
     let app = Router::new().nest("/api", api(vec![Rule::mfa("/api/v1/**").name("nested")]));
     let mfa = mint::rsa_key().token(&user_at(&clock, &["pwd", "mfa"]));

@@ -221,10 +221,7 @@ fn assert_refused(status: &Status, code: Code, message: &str, reason: &str, chal
     assert_eq!(www_authenticate(status), challenge);
     assert_eq!(
         error_info(status),
-        (
-            reason.to_owned(),
-            tower_mfa::challenge::GRPC_ERROR_DOMAIN.to_owned()
-        )
+        (reason.to_owned(), tower_mfa::GRPC_ERROR_DOMAIN.to_owned())
     );
 }
 
@@ -255,7 +252,7 @@ async fn password_only_token_is_unauthenticated_with_mfa_required() {
         "Bearer error=\"invalid_token\"",
     );
     assert_eq!(
-        tower_mfa::challenge::grpc_error_reason(tower_mfa::ErrorKind::MfaRequired),
+        tower_mfa::grpc_error_reason(tower_mfa::ErrorKind::MfaRequired),
         "MFA_REQUIRED"
     );
 }
@@ -464,13 +461,10 @@ async fn missing_role_is_permission_denied_with_its_own_reason() {
         &status,
         Code::PermissionDenied,
         "the token lacks a required role",
-        tower_mfa::challenge::GRPC_MISSING_ROLE_REASON,
+        tower_mfa::GRPC_MISSING_ROLE_REASON,
         "Bearer error=\"insufficient_scope\", error_description=\"The access token lacks a required role\"",
     );
-    assert_eq!(
-        tower_mfa::challenge::GRPC_MISSING_ROLE_REASON,
-        "MISSING_ROLE"
-    );
+    assert_eq!(tower_mfa::GRPC_MISSING_ROLE_REASON, "MISSING_ROLE");
     let mut claims = mint::user_claims(&["pwd", "mfa"]);
     claims["roles"] = serde_json::json!(["Customers.Admin"]);
     let answer = list(&server, Some(&mint::rsa_key().token(&claims))).await;

@@ -126,7 +126,7 @@ impl Reply {
         );
         assert_eq!(
             self.reason_phrase.as_deref(),
-            Some(tower_mfa::challenge::MFA_REASON_PHRASE.as_bytes()),
+            Some(tower_mfa::MFA_REASON_PHRASE.as_bytes()),
             "{}",
             self.describe()
         );
@@ -490,7 +490,7 @@ async fn provider_down_unknown_kid_is_401_when_configured() {
         return;
     };
     let down = provider_down(idp, true, |b| {
-        b.keys_unavailable_status(StatusCode::UNAUTHORIZED)
+        b.keys_unavailable_status(tower_mfa::KeysUnavailableStatus::Unauthorized)
     })
     .await;
 

@@ -1,4 +1,4 @@
-//! The answers to refused requests (PRODUCT.md §5): status, `WWW-Authenticate`
+//! The answers to refused requests: status, `WWW-Authenticate`
 //! challenge (RFC 6750, RFC 9470), a small RFC 9457 problem body, the browser
 //! step-up redirect, and trailers-only gRPC answers (with a
 //! `grpc-status-details-bin` carrying a `google.rpc.ErrorInfo`, see
@@ -11,7 +11,7 @@
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode};
 
 use crate::body::ResponseBody;
 use crate::error::{ErrorKind, Reason};
@@ -19,10 +19,19 @@ use crate::error::{ErrorKind, Reason};
 /// The reason phrase Partner Center sends with a missing-MFA answer.
 pub const MFA_REASON_PHRASE: &str = "Unauthorized - MFA required";
 
+mod facts;
 mod grpc;
+mod status;
+mod step_up;
+pub(crate) use facts::Facts;
 #[cfg(feature = "tonic")]
 pub(crate) use grpc::status_details_bytes;
 pub use grpc::{GRPC_ERROR_DOMAIN, GRPC_MISSING_ROLE_REASON, grpc_error_reason};
+pub use status::KeysUnavailableStatus;
+#[cfg(feature = "cli")]
+pub(crate) use status::label;
+pub(crate) use status::status;
+pub(crate) use step_up::check as check_step_up;
 
 /// How a missing-MFA refusal is answered to API clients.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -34,7 +43,7 @@ pub enum ChallengeStyle {
     PartnerCenter,
     /// RFC 9470 step-up: `Bearer error="insufficient_user_authentication"`
     /// with `acr_values` and/or `max_age`. A sign-in older than the MFA
-    /// policy's [`max_age`](crate::policy::mfa::MfaPolicy::max_age) is always
+    /// policy's [`max_age`](crate::MfaPolicy::max_age) is always
     /// answered with `max_age` (the policy's, or this one when smaller), and
     /// a style naming neither parameter is valid when the policy sets
     /// `max_age`.
@@ -59,7 +68,7 @@ pub(crate) struct Answers {
     mfa_reason_phrase: bool,
     app_denied: HeaderValue,
     missing_role: HeaderValue,
-    unavailable_status: StatusCode,
+    unavailable_status: KeysUnavailableStatus,
     step_up: Option<String>,
     claims_challenge: Option<HeaderValue>,
 }
@@ -91,59 +100,6 @@ impl ClaimsChallenge {
             quote(&self.authorization_uri)
         ))
     }
-}
-
-/// Facts about the request that shape the answer.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Facts {
-    pub(crate) grpc: bool,
-    pub(crate) html: bool,
-    /// The token says its client can answer a claims challenge (`xms_cc`
-    /// holds `cp1`).
-    pub(crate) cp1: bool,
-}
-
-impl Facts {
-    pub(crate) fn of(headers: &HeaderMap) -> Self {
-        let grpc = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(is_grpc_content_type);
-        let html = !grpc
-            && headers
-                .get_all(http::header::ACCEPT)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .any(accepts_html);
-        Self {
-            grpc,
-            html,
-            cp1: false,
-        }
-    }
-}
-
-/// `application/grpc`, `application/grpc+proto`, `application/grpc+json`, ...
-pub(crate) fn is_grpc_content_type(value: &str) -> bool {
-    let media = value.split(';').next().unwrap_or("").trim();
-    media.len() >= 16
-        && media[..16].eq_ignore_ascii_case("application/grpc")
-        && (media.len() == 16 || media.as_bytes()[16] == b'+')
-}
-
-/// Whether an `Accept` value explicitly lists `text/html` (with q > 0).
-fn accepts_html(accept: &str) -> bool {
-    accept.split(',').any(|item| {
-        let mut parts = item.split(';');
-        let media = parts.next().unwrap_or("").trim();
-        media.eq_ignore_ascii_case("text/html")
-            && !parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            })
-    })
 }
 
 const DESC_INVALID_REQUEST: &str = "The request carries a malformed or duplicated credential";
@@ -180,7 +136,7 @@ impl Answers {
     pub(crate) fn new(
         realm: Option<&str>,
         style: &ChallengeStyle,
-        unavailable_status: StatusCode,
+        unavailable_status: KeysUnavailableStatus,
         step_up: Option<String>,
         claims_challenge: Option<&ClaimsChallenge>,
         policy_max_age: Option<u64>,
@@ -255,41 +211,23 @@ impl Answers {
         retry_after: u64,
     ) -> Response<ResponseBody<B>> {
         let kind = reason.kind();
-        let (status, challenge, body): (StatusCode, Option<&HeaderValue>, &'static str) = match kind
-        {
-            ErrorKind::MissingToken => (
-                StatusCode::UNAUTHORIZED,
-                Some(&self.missing),
-                PROBLEM_MISSING,
-            ),
-            ErrorKind::InvalidRequest => (
-                StatusCode::BAD_REQUEST,
-                Some(&self.invalid_request),
-                PROBLEM_INVALID_REQUEST,
-            ),
-            ErrorKind::InvalidToken => (
-                StatusCode::UNAUTHORIZED,
-                Some(&self.invalid_token),
-                PROBLEM_INVALID_TOKEN,
-            ),
-            ErrorKind::KeysUnavailable
-                if self.unavailable_status == StatusCode::SERVICE_UNAVAILABLE =>
-            {
-                (StatusCode::SERVICE_UNAVAILABLE, None, PROBLEM_UNAVAILABLE)
+        let status = status(kind, self.unavailable_status);
+        let (challenge, body): (Option<&HeaderValue>, &'static str) = match kind {
+            ErrorKind::MissingToken => (Some(&self.missing), PROBLEM_MISSING),
+            ErrorKind::InvalidRequest => (Some(&self.invalid_request), PROBLEM_INVALID_REQUEST),
+            ErrorKind::InvalidToken => (Some(&self.invalid_token), PROBLEM_INVALID_TOKEN),
+            ErrorKind::KeysUnavailable if status == StatusCode::SERVICE_UNAVAILABLE => {
+                (None, PROBLEM_UNAVAILABLE)
             }
-            ErrorKind::KeysUnavailable => (
-                StatusCode::UNAUTHORIZED,
-                Some(&self.invalid_token),
-                PROBLEM_INVALID_TOKEN,
-            ),
+            ErrorKind::KeysUnavailable => (Some(&self.invalid_token), PROBLEM_INVALID_TOKEN),
             ErrorKind::MfaRequired => match (&self.claims_challenge, facts.cp1) {
-                (Some(claims), true) => (StatusCode::UNAUTHORIZED, Some(claims), PROBLEM_MFA),
+                (Some(claims), true) => (Some(claims), PROBLEM_MFA),
                 _ => {
                     let challenge = match (&self.mfa_stale, reason) {
                         (Some(stale), Reason::MfaTooOld) => stale,
                         _ => &self.mfa,
                     };
-                    (StatusCode::UNAUTHORIZED, Some(challenge), PROBLEM_MFA)
+                    (Some(challenge), PROBLEM_MFA)
                 }
             },
             ErrorKind::InsufficientScope => {
@@ -298,7 +236,7 @@ impl Answers {
                     Reason::MissingScope => scope.unwrap_or(&self.app_denied),
                     _ => &self.app_denied,
                 };
-                (StatusCode::FORBIDDEN, Some(challenge), PROBLEM_SCOPE)
+                (Some(challenge), PROBLEM_SCOPE)
             }
         };
 
@@ -309,7 +247,7 @@ impl Answers {
         if kind == ErrorKind::MfaRequired
             && facts.html
             && let Some(step_up) = &self.step_up
-            && let Ok(location) = HeaderValue::from_str(&step_up_location(step_up, return_to))
+            && let Ok(location) = HeaderValue::from_str(&step_up::location(step_up, return_to))
         {
             let mut response = Response::new(ResponseBody::refusal(Bytes::new()));
             *response.status_mut() = StatusCode::SEE_OTHER;
@@ -357,98 +295,9 @@ fn rfc9470(acr_values: Option<&str>, max_age: Option<u64>) -> HeaderValue {
     header(&v)
 }
 
-/// A return path that stays on the site: a path that does not start with
-/// `/` becomes `/`, and a leading run of `/`, `\` (which browsers read as
-/// `/`) and tab or line breaks (which browsers drop) becomes one `/`, so
-/// `//evil.example` or `/\evil.example` can never be read as another host.
-fn same_site_path(return_to: &str) -> std::borrow::Cow<'_, str> {
-    let Some(rest) = return_to.strip_prefix('/') else {
-        return "/".into();
-    };
-    let trimmed = rest.trim_start_matches(['/', '\\', '\t', '\n', '\r']);
-    if trimmed.len() == rest.len() {
-        return_to.into()
-    } else {
-        format!("/{trimmed}").into()
-    }
-}
-
-/// The step-up URL with the return path (made [same-site](same_site_path)):
-/// `{return_to}` is replaced when the URL holds it, else `return_to=` is
-/// appended as a query parameter.
-fn step_up_location(step_up: &str, return_to: &str) -> String {
-    let return_to = same_site_path(return_to);
-    let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
-    if step_up.contains("{return_to}") {
-        step_up.replace("{return_to}", &encoded)
-    } else {
-        let sep = if step_up.contains('?') { '&' } else { '?' };
-        format!("{step_up}{sep}return_to={encoded}")
-    }
-}
-
 const PROBLEM_MISSING: &str = r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"A bearer token is required."}"#;
 const PROBLEM_INVALID_REQUEST: &str = r#"{"type":"about:blank","title":"Bad Request","status":400,"detail":"The request carries a malformed or duplicated credential."}"#;
 const PROBLEM_INVALID_TOKEN: &str = r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"The access token is invalid."}"#;
 const PROBLEM_MFA: &str = r#"{"type":"about:blank","title":"Unauthorized - MFA required","status":401,"detail":"Multi-factor authentication is required."}"#;
 const PROBLEM_SCOPE: &str = r#"{"type":"about:blank","title":"Forbidden","status":403,"detail":"The access token lacks a required scope or role."}"#;
 const PROBLEM_UNAVAILABLE: &str = r#"{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"The identity provider's keys are unavailable; retry later."}"#;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_content_types() {
-        assert!(is_grpc_content_type("application/grpc"));
-        assert!(is_grpc_content_type("application/grpc+proto"));
-        assert!(is_grpc_content_type("Application/GRPC+json; charset=utf-8"));
-        assert!(!is_grpc_content_type("application/grpc-web"));
-        assert!(!is_grpc_content_type("application/json"));
-    }
-
-    #[test]
-    fn html_must_be_explicit() {
-        assert!(accepts_html("text/html,application/xhtml+xml,*/*;q=0.8"));
-        assert!(!accepts_html("*/*"));
-        assert!(!accepts_html("application/json"));
-        assert!(!accepts_html("text/html;q=0"));
-    }
-
-    #[test]
-    fn step_up_carries_the_return_path() {
-        assert_eq!(
-            step_up_location("https://idp.test/step-up", "/dashboard/customers?x=1"),
-            "https://idp.test/step-up?return_to=%2Fdashboard%2Fcustomers%3Fx%3D1"
-        );
-        assert_eq!(
-            step_up_location("/login?a=b&to={return_to}", "/x"),
-            "/login?a=b&to=%2Fx"
-        );
-    }
-
-    #[test]
-    fn step_up_return_path_stays_on_the_site() {
-        for (path, expected) in [
-            ("//evil.example", "%2Fevil.example"),
-            ("//evil.example/x", "%2Fevil.example%2Fx"),
-            ("///evil.example", "%2Fevil.example"),
-            ("/\\evil.example", "%2Fevil.example"),
-            ("/\\\\evil.example", "%2Fevil.example"),
-            ("/\\/evil.example", "%2Fevil.example"),
-            ("/\t/evil.example", "%2Fevil.example"),
-            ("evil.example", "%2F"),
-            ("", "%2F"),
-            // Unchanged: encoded forms and dot segments stay paths.
-            ("/%2F%2Fevil.example", "%2F%252F%252Fevil.example"),
-            ("/./evil.example", "%2F.%2Fevil.example"),
-            ("/a//b?c=//d", "%2Fa%2F%2Fb%3Fc%3D%2F%2Fd"),
-        ] {
-            assert_eq!(
-                step_up_location("/step-up", path),
-                format!("/step-up?return_to={expected}"),
-                "{path:?}"
-            );
-        }
-    }
-}

@@ -76,7 +76,10 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 }
 
 /// The default client: rustls, no redirects followed to other origins.
-pub(crate) fn default_client(policy: &FetchPolicy) -> reqwest::Client {
+///
+/// # Errors
+/// When the TLS backend cannot be set up.
+pub(crate) fn default_client(policy: &FetchPolicy) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(policy.timeout)
         .connect_timeout(policy.timeout)
@@ -92,7 +95,6 @@ pub(crate) fn default_client(policy: &FetchPolicy) -> reqwest::Client {
             }
         }))
         .build()
-        .unwrap_or_default()
 }
 
 /// GETs `url`, with the policy's limits, whatever the client's own settings.

@@ -50,7 +50,7 @@ pub enum AppOnly {
 /// (Entra v1: the user sign-in met no ISO/IEC 29115 level) is the one value
 /// not taken as proof of a user.
 #[must_use]
-pub fn classify(claims: &Claims) -> Caller {
+pub(crate) fn classify(claims: &Claims) -> Caller {
     classify_explained(claims).0
 }
 

@@ -1,4 +1,4 @@
-//! Exemptions: the seed's "technical exception requests".
+//! Exemptions: Microsoft's "technical exception requests".
 //!
 //! An [`Exemption`] suppresses the MFA check on `mfa` routes for one tenant
 //! (`tid`), one user (`oid`) or one application (its client id), until it
@@ -6,7 +6,7 @@
 //! tokens only, never users signing in through it, unless it is marked
 //! [`delegated`](Exemption::delegated); any exemption can be limited to one
 //! tenant ([`in_tenant`](Exemption::in_tenant)). Exemptions are consulted only after the token was fully verified
-//! (PRODUCT.md §3 step 8) and only when the caller lacks MFA proof: they never
+//! (the last step of the pipeline) and only when the caller lacks MFA proof: they never
 //! bypass token verification, the tenant allow/deny lists, or a rule's
 //! required scopes and roles. Every use is logged as an audit event at target
 //! `tower_mfa::audit` (level WARN), and the exemption's id is in the request's
@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
-//! use tower_mfa::policy::exempt::{Exemption, Exemptions};
+//! use tower_mfa::{Exemption, Exemptions};
 //!
 //! let in_90_days = SystemTime::now() + Duration::from_secs(90 * 86_400);
 //! let exemptions = Exemptions::new(vec![Exemption::tenant(

@@ -1,23 +1,24 @@
 //! MFA proof: what in a verified token shows that the user passed a second
 //! factor.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
 use crate::claims::Claims;
 use crate::error::Reason;
 use crate::policy::caller::{AppOnly, Caller};
+use crate::time::unix_seconds;
 
 /// The `amr` value that proves MFA.
-pub const MFA: &str = "mfa";
+pub(crate) const MFA: &str = "mfa";
 /// Windows Hello for Business (Entra): counts as MFA by default.
-pub const NGCMFA: &str = "ngcmfa";
-/// What a federated identity provider relays for its own MFA (the seed's
-/// third-party MFA case): counts by default.
-pub const MULTIPLEAUTHN: &str = "http://schemas.microsoft.com/claims/multipleauthn";
+pub(crate) const NGCMFA: &str = "ngcmfa";
+/// What a federated identity provider relays for its own MFA (third-party
+/// MFA): counts by default.
+pub(crate) const MULTIPLEAUTHN: &str = "http://schemas.microsoft.com/claims/multipleauthn";
 /// "Windows integrated auth or MFA": never proves MFA, whatever is configured.
-pub const WIAORMFA: &str = "wiaormfa";
+pub(crate) const WIAORMFA: &str = "wiaormfa";
 
 /// Long claim names some federation setups use for `amr` (opt-in: an admin can
 /// map arbitrary values into claims of these names).
@@ -150,13 +151,30 @@ impl MfaPolicy {
         self
     }
 
-    /// The proof of MFA in `claims` at time `now`, or why there is none.
+    /// The proof of MFA in `claims` at time `now`, or why there is none;
+    /// `leeway` is the clock skew allowed on `auth_time` with `max_age`.
     ///
     /// # Errors
     /// [`Reason::NoMfaProof`], [`Reason::EntraV2NoAmr`] or [`Reason::MfaTooOld`];
     /// [`Reason::AuthTimeInFuture`] when `auth_time` lies beyond `now + leeway`
     /// (such a token is invalid: it would satisfy `max_age` forever).
-    pub fn prove(&self, claims: &Claims, now: f64, leeway: f64) -> Result<MfaProof, Reason> {
+    pub fn prove(
+        &self,
+        claims: &Claims,
+        now: SystemTime,
+        leeway: Duration,
+    ) -> Result<MfaProof, Reason> {
+        self.prove_secs(claims, unix_seconds(now), leeway.as_secs_f64())
+    }
+
+    /// [`MfaPolicy::prove`] with times as NumericDate seconds, as the
+    /// pipeline's claim checks use them.
+    pub(crate) fn prove_secs(
+        &self,
+        claims: &Claims,
+        now: f64,
+        leeway: f64,
+    ) -> Result<MfaProof, Reason> {
         let proof = self.find(claims).ok_or_else(|| {
             if claims.registered().amr.is_none()
                 && claims.registered().ver.as_deref() == Some("2.0")
@@ -167,7 +185,7 @@ impl MfaPolicy {
             }
         })?;
         if let Some(max_age) = self.max_age {
-            let auth_time = claims.auth_time().ok_or(Reason::MfaTooOld)?;
+            let auth_time = claims.registered().auth_time.ok_or(Reason::MfaTooOld)?;
             if auth_time.is_finite() && auth_time > now + leeway {
                 return Err(Reason::AuthTimeInFuture);
             }
@@ -222,7 +240,7 @@ impl MfaPolicy {
     }
 }
 
-/// The MFA step of an `mfa` route (PRODUCT.md §3 step 8, before exemptions):
+/// The MFA step of an `mfa` route (before exemptions):
 /// app-only callers as `app_only` says, users through `policy`. Shared by the
 /// layer and `tower-mfa inspect`.
 pub(crate) fn check_mfa_route(
@@ -237,7 +255,7 @@ pub(crate) fn check_mfa_route(
         (Caller::App, AppOnly::Allow) => Ok(None),
         (Caller::App, AppOnly::Deny) => Err(Reason::AppOnlyDenied),
         (Caller::App, AppOnly::RequireMfa) => Err(Reason::AppMustProveMfa),
-        (Caller::User, _) => policy.prove(claims, now, leeway).map(Some),
+        (Caller::User, _) => policy.prove_secs(claims, now, leeway).map(Some),
     }
 }
 
@@ -276,18 +294,18 @@ mod tests {
     fn amr_is_exact() {
         let p = MfaPolicy::default();
         assert_eq!(
-            p.prove(&claims(serde_json::json!({"amr":["pwd","mfa"]})), 0.0, 60.0),
+            p.prove_secs(&claims(serde_json::json!({"amr":["pwd","mfa"]})), 0.0, 60.0),
             Ok(MfaProof::Amr)
         );
         for bad in ["MFA", "mfa ", " mfa", "nomfa", "ｍfa", "wiaormfa"] {
             assert_eq!(
-                p.prove(&claims(serde_json::json!({"amr":["pwd", bad]})), 0.0, 60.0),
+                p.prove_secs(&claims(serde_json::json!({"amr":["pwd", bad]})), 0.0, 60.0),
                 Err(Reason::NoMfaProof),
                 "{bad}"
             );
         }
         assert_eq!(
-            p.prove(
+            p.prove_secs(
                 &claims(serde_json::json!({"amr":[MULTIPLEAUTHN]})),
                 0.0,
                 60.0
@@ -296,7 +314,7 @@ mod tests {
         );
         let p = MfaPolicy::default().equivalent_amr_values(["wiaormfa"]);
         assert_eq!(
-            p.prove(&claims(serde_json::json!({"amr":["wiaormfa"]})), 0.0, 60.0),
+            p.prove_secs(&claims(serde_json::json!({"amr":["wiaormfa"]})), 0.0, 60.0),
             Err(Reason::NoMfaProof)
         );
     }
@@ -305,15 +323,15 @@ mod tests {
     fn derived_needs_two_groups() {
         let p = MfaPolicy::default().derive_from_factors(true);
         assert_eq!(
-            p.prove(&claims(serde_json::json!({"amr":["pwd","otp"]})), 0.0, 60.0),
+            p.prove_secs(&claims(serde_json::json!({"amr":["pwd","otp"]})), 0.0, 60.0),
             Ok(MfaProof::DerivedFactors)
         );
         assert!(
-            p.prove(&claims(serde_json::json!({"amr":["pwd","kba"]})), 0.0, 60.0)
+            p.prove_secs(&claims(serde_json::json!({"amr":["pwd","kba"]})), 0.0, 60.0)
                 .is_err()
         );
         assert!(
-            p.prove(
+            p.prove_secs(
                 &claims(serde_json::json!({"amr":["pwd","geo","rba"]})),
                 0.0,
                 60.0
@@ -325,28 +343,41 @@ mod tests {
     #[test]
     fn long_names_are_opt_in() {
         let c = claims(serde_json::json!({"authenticationmethodsreferences": MULTIPLEAUTHN}));
-        assert!(MfaPolicy::default().prove(&c, 0.0, 60.0).is_err());
+        assert!(MfaPolicy::default().prove_secs(&c, 0.0, 60.0).is_err());
         assert_eq!(
             MfaPolicy::default()
                 .read_long_amr_claims(true)
-                .prove(&c, 0.0, 60.0),
+                .prove_secs(&c, 0.0, 60.0),
             Ok(MfaProof::LongAmrClaim)
         );
+    }
+
+    #[test]
+    fn prove_takes_system_time_and_duration() {
+        let p = MfaPolicy::new().max_age(Duration::from_secs(600));
+        let c = claims(serde_json::json!({"amr":["mfa"], "auth_time": 1000}));
+        let at = |secs| std::time::UNIX_EPOCH + Duration::from_secs(secs);
+        let leeway = Duration::from_secs(60);
+        assert_eq!(p.prove(&c, at(1500), leeway), Ok(MfaProof::Amr));
+        assert_eq!(p.prove(&c, at(1700), leeway), Err(Reason::MfaTooOld));
     }
 
     #[test]
     fn max_age_checks_auth_time() {
         let p = MfaPolicy::default().max_age(Duration::from_secs(600));
         let c = claims(serde_json::json!({"amr":["mfa"], "auth_time": 1000}));
-        assert_eq!(p.prove(&c, 1500.0, 60.0), Ok(MfaProof::Amr));
-        assert_eq!(p.prove(&c, 1700.0, 60.0), Err(Reason::MfaTooOld));
+        assert_eq!(p.prove_secs(&c, 1500.0, 60.0), Ok(MfaProof::Amr));
+        assert_eq!(p.prove_secs(&c, 1700.0, 60.0), Err(Reason::MfaTooOld));
         let c = claims(serde_json::json!({"amr":["mfa"]}));
-        assert_eq!(p.prove(&c, 1500.0, 60.0), Err(Reason::MfaTooOld));
+        assert_eq!(p.prove_secs(&c, 1500.0, 60.0), Err(Reason::MfaTooOld));
         // A sign-in in the future never satisfies max_age; within the
         // leeway it still does.
         let c = claims(serde_json::json!({"amr":["mfa"], "auth_time": 1000.0 + 315_360_000.0}));
-        assert_eq!(p.prove(&c, 1000.0, 60.0), Err(Reason::AuthTimeInFuture));
+        assert_eq!(
+            p.prove_secs(&c, 1000.0, 60.0),
+            Err(Reason::AuthTimeInFuture)
+        );
         let c = claims(serde_json::json!({"amr":["mfa"], "auth_time": 1050}));
-        assert_eq!(p.prove(&c, 1000.0, 60.0), Ok(MfaProof::Amr));
+        assert_eq!(p.prove_secs(&c, 1000.0, 60.0), Ok(MfaProof::Amr));
     }
 }

@@ -15,7 +15,7 @@ use crate::jwks::key::algorithm_from_name;
 
 /// Which `typ` header values are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TypPolicy {
+pub(crate) enum TypPolicy {
     /// `JWT`, `at+jwt`, `application/at+jwt` or absent (Entra sends `JWT`).
     #[default]
     Lenient,
@@ -177,5 +177,15 @@ impl Jws<'_> {
     /// Decodes the payload: call only after [`Jws::verify`] succeeded.
     pub(crate) fn payload(&self) -> Result<Map<String, Value>, Reason> {
         decode_segment(self.payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TypPolicy;
+
+    #[test]
+    fn lenient_typ_is_the_default() {
+        assert_eq!(TypPolicy::default(), TypPolicy::Lenient);
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use axum::body::Body;
-use http::{Request, StatusCode};
+use http::Request;
 use serde_json::{Value, json};
 use tower_mfa::clock::ManualClock;
 use tower_mfa::{Builder, RequireMfaLayer, Rule};
@@ -281,7 +281,7 @@ async fn identity_provider_down_answers_503_or_the_configured_401() {
     )
     .await;
     let as_401 = layer(&server.jwks_url(), &clock, |b| {
-        b.keys_unavailable_status(StatusCode::UNAUTHORIZED)
+        b.keys_unavailable_status(tower_mfa::KeysUnavailableStatus::Unauthorized)
     });
     expect(
         &as_401,

@@ -1,29 +1,26 @@
-//! The builder of [`RequireMfaLayer`]: issuer, audiences, key source, route
-//! rules, MFA policy and answers.
+//! [`Builder`]: the settings of a [`RequireMfaLayer`] (issuer, audiences, key
+//! source, route rules, MFA policy, answers), checked by [`Builder::build`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::StatusCode;
-use url::Url;
-
-use crate::cache::{DEFAULT_CACHE_BYTES, TokenCache};
-use crate::challenge::{Answers, ChallengeStyle, ClaimsChallenge, scope_challenge};
+use super::RequireMfaLayer;
+use super::validate::{self, KeySource};
+use crate::cache::DEFAULT_CACHE_BYTES;
+use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
 use crate::clock::{Clock, SystemClock};
-use crate::error::ConfigError;
-use crate::guard::Guard;
+use crate::config_error::ConfigError;
 use crate::jwks::KeySet;
-use crate::jwks::fetch::{self, FetchPolicy};
-use crate::jwks::store::{KeyStore, RefreshPolicy, Source};
-use crate::layer::RequireMfaLayer;
+use crate::jwks::fetch::FetchPolicy;
+use crate::jwks::store::RefreshPolicy;
+use crate::pipeline::Pipeline;
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
-use crate::policy::matcher::Routes;
 use crate::policy::mfa::MfaPolicy;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, TokenSource};
 use crate::token::jws::TypPolicy;
-use crate::token::validate::{IssuerMatch, TenantFilter, Validation};
+use crate::token::validate::TenantFilter;
 
 /// Default cap on a token's length: 16 KiB.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -31,14 +28,6 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
 pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 /// Default longest accepted `exp - now`.
 pub(crate) const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(48 * 3600);
-
-enum KeySource {
-    None,
-    Static(KeySet),
-    Jwks(String),
-    Discovery(String),
-    DiscoverFromIssuer,
-}
 
 /// Configures a [`RequireMfaLayer`]. Every method returns the builder.
 ///
@@ -57,30 +46,30 @@ enum KeySource {
 /// ```
 #[must_use]
 pub struct Builder {
-    issuer: Option<String>,
-    audiences: Vec<String>,
-    keys: KeySource,
-    client: Option<reqwest::Client>,
-    fetch: FetchPolicy,
-    refresh: RefreshPolicy,
-    rules: Vec<Rule>,
-    default_access: Access,
-    mfa: MfaPolicy,
-    app_only: AppOnly,
-    exemptions: Exemptions,
-    leeway: Duration,
-    max_lifetime: Duration,
-    typ: TypPolicy,
-    max_token_len: usize,
-    sources: Sources,
-    realm: Option<String>,
-    style: ChallengeStyle,
-    unavailable_status: StatusCode,
-    step_up: Option<String>,
-    claims_challenge: Option<ClaimsChallenge>,
-    tenants: TenantFilter,
-    clock: Arc<dyn Clock>,
-    cache_bytes: u64,
+    pub(super) issuer: Option<String>,
+    pub(super) audiences: Vec<String>,
+    pub(super) keys: KeySource,
+    pub(super) client: Option<reqwest::Client>,
+    pub(super) fetch: FetchPolicy,
+    pub(super) refresh: RefreshPolicy,
+    pub(super) rules: Vec<Rule>,
+    pub(super) default_access: Access,
+    pub(super) mfa: MfaPolicy,
+    pub(super) app_only: AppOnly,
+    pub(super) exemptions: Exemptions,
+    pub(super) leeway: Duration,
+    pub(super) max_lifetime: Duration,
+    pub(super) typ: TypPolicy,
+    pub(super) max_token_len: usize,
+    pub(super) sources: Sources,
+    pub(super) realm: Option<String>,
+    pub(super) style: ChallengeStyle,
+    pub(super) unavailable_status: KeysUnavailableStatus,
+    pub(super) step_up: Option<String>,
+    pub(super) claims_challenge: Option<ClaimsChallenge>,
+    pub(super) tenants: TenantFilter,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) cache_bytes: u64,
 }
 
 impl Default for Builder {
@@ -117,7 +106,7 @@ impl Builder {
             sources: Sources::default(),
             realm: None,
             style: ChallengeStyle::PartnerCenter,
-            unavailable_status: StatusCode::SERVICE_UNAVAILABLE,
+            unavailable_status: KeysUnavailableStatus::ServiceUnavailable,
             step_up: None,
             claims_challenge: None,
             tenants: TenantFilter::default(),
@@ -172,7 +161,11 @@ impl Builder {
     /// When the document is not a JWK Set.
     pub fn static_jwks(self, jwks_json: &[u8]) -> Result<Self, ConfigError> {
         let keys = KeySet::parse(jwks_json).map_err(|_| {
-            ConfigError::new("the static JWK Set is not a JSON object with a `keys` array")
+            ConfigError::invalid(
+                "static_jwks",
+                format!("{} bytes", jwks_json.len()),
+                "the document is not a JSON object with a `keys` array",
+            )
         })?;
         Ok(self.static_keys(keys))
     }
@@ -319,9 +312,9 @@ impl Builder {
         self
     }
 
-    /// Status for an unknown `kid` while the key endpoint fails: 503 (default,
-    /// with `Retry-After`) or 401.
-    pub fn keys_unavailable_status(mut self, status: StatusCode) -> Self {
+    /// The answer to an unknown `kid` while the key endpoint fails: 503
+    /// with `Retry-After` (default) or 401 `invalid_token`.
+    pub fn keys_unavailable_status(mut self, status: KeysUnavailableStatus) -> Self {
         self.unavailable_status = status;
         self
     }
@@ -389,113 +382,13 @@ impl Builder {
     /// runtime: keys are fetched on the first request (or [`RequireMfaLayer::warm_up`]).
     ///
     /// # Errors
-    /// When the issuer, the audience or the key source is missing, a URL is
-    /// invalid or insecure, a rule's pattern is invalid, or the RFC 9470
-    /// challenge style names neither `acr_values` nor `max_age` while the
-    /// MFA policy sets no `max_age` either.
+    /// A [`ConfigError`] naming the setting at fault: a missing issuer,
+    /// audience or key source; a URL that is invalid or not https (http only
+    /// on loopback, when allowed); a rule pattern that does not parse; a
+    /// step-up URL that cannot be a `Location`; an RFC 9470 challenge style
+    /// with neither `acr_values` nor `max_age` while the MFA policy sets no
+    /// `max_age` either; or a default HTTP client that cannot be built.
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
-        let issuer = self
-            .issuer
-            .ok_or_else(|| ConfigError::new("an issuer is required"))?;
-        if self.audiences.is_empty() {
-            return Err(ConfigError::new("at least one audience is required"));
-        }
-        if let ChallengeStyle::Rfc9470 {
-            acr_values,
-            max_age: None,
-        } = &self.style
-            && acr_values.as_deref().is_none_or(str::is_empty)
-            && self.mfa.max_age.is_none()
-        {
-            return Err(ConfigError::new(
-                "the RFC 9470 challenge needs acr_values, max_age or both (or an MFA policy with max_age)",
-            ));
-        }
-        let issuer_match = IssuerMatch::new(&issuer);
-        let parse_url = |url: &str| -> Result<Url, ConfigError> {
-            let parsed =
-                Url::parse(url).map_err(|_| ConfigError::new(format!("invalid URL {url:?}")))?;
-            fetch::check_url(&parsed, self.fetch.allow_http_loopback).map_err(|_| {
-                ConfigError::new(format!(
-                    "{url:?} must be https (http only on loopback, when allowed)"
-                ))
-            })?;
-            Ok(parsed)
-        };
-        let (source, static_keys) = match self.keys {
-            KeySource::None => {
-                return Err(ConfigError::new(
-                    "a key source is required: jwks_url, discovery_url or static keys",
-                ));
-            }
-            KeySource::Static(keys) => (Source::Static, keys),
-            KeySource::Jwks(url) => (Source::Jwks(parse_url(&url)?), KeySet::default()),
-            KeySource::Discovery(url) => (Source::Discovery(parse_url(&url)?), KeySet::default()),
-            KeySource::DiscoverFromIssuer => {
-                if issuer_match.exact().is_none() {
-                    return Err(ConfigError::new(
-                        "discovery from a {tenantid} template issuer is ambiguous: use discovery_url or jwks_url",
-                    ));
-                }
-                let base = issuer.trim_end_matches('/');
-                let url = format!("{base}/.well-known/openid-configuration");
-                (Source::Discovery(parse_url(&url)?), KeySet::default())
-            }
-        };
-        let mut rules = self.rules;
-        for rule in &mut rules {
-            if let Some(e) = rule.config_error() {
-                return Err(ConfigError::new(e.to_owned()));
-            }
-            // Roles are not named: a client cannot obtain one by asking
-            // for a scope (a missing role has its own answer).
-            if !rule.scopes.is_empty() {
-                rule.scope_challenge = Some(scope_challenge(&rule.scopes));
-            }
-        }
-        let client = self
-            .client
-            .unwrap_or_else(|| fetch::default_client(&self.fetch));
-        let keys = KeyStore::new(
-            source,
-            static_keys,
-            issuer_match.exact().map(str::to_owned),
-            client,
-            self.fetch,
-            self.refresh,
-            Arc::clone(&self.clock),
-        );
-        let routes = Routes::new(&rules).map_err(|_| ConfigError::new("too many route rules"))?;
-        let policy_max_age = self.mfa.max_age.map(|age| age.as_secs());
-        let guard = Guard {
-            rules,
-            routes,
-            default_rule: Rule::new(self.default_access, "/**").name("default"),
-            sources: self.sources,
-            max_token_len: self.max_token_len,
-            typ: self.typ,
-            validation: Validation {
-                issuer: issuer_match,
-                audiences: self.audiences,
-                leeway: self.leeway.as_secs_f64(),
-                max_lifetime: self.max_lifetime.as_secs_f64(),
-                tenants: self.tenants,
-            },
-            keys,
-            cache: (self.cache_bytes > 0).then(|| TokenCache::new(self.cache_bytes)),
-            mfa: self.mfa,
-            app_only: self.app_only,
-            exemptions: self.exemptions,
-            answers: Answers::new(
-                self.realm.as_deref(),
-                &self.style,
-                self.unavailable_status,
-                self.step_up,
-                self.claims_challenge.as_ref(),
-                policy_max_age,
-            ),
-            clock: self.clock,
-        };
-        Ok(RequireMfaLayer::from_guard(guard))
+        validate::settings(self).map(|settings| RequireMfaLayer::new(Pipeline::new(settings)))
     }
 }

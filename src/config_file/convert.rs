@@ -1,0 +1,200 @@
+//! From the file's serde types to the crate's: rules, exemptions and a
+//! [`Builder`], each fault a [`ConfigError`] naming its place.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use http::Method;
+
+use super::schema::{AppOnlyName, ExemptionFile, FileConfig, ModeName, RuleFile};
+use crate::config_error::ConfigError;
+use crate::layer::Builder;
+use crate::policy::caller::AppOnly;
+use crate::policy::exempt::{ExemptSubject, Exemption, Exemptions};
+use crate::policy::mfa::MfaPolicy;
+use crate::policy::pattern::Pattern;
+use crate::policy::route::Rule;
+
+pub(super) fn exemptions(list: Vec<ExemptionFile>) -> Result<Vec<Exemption>, ConfigError> {
+    let mut ids = HashSet::new();
+    let mut out = Vec::with_capacity(list.len());
+    for (i, e) in list.into_iter().enumerate() {
+        let at = |field: &str, value: &str, problem: String| {
+            let setting = if field.is_empty() {
+                format!("exemptions[{i}]")
+            } else {
+                format!("exemptions[{i}].{field}")
+            };
+            ConfigError::invalid(setting, value, problem)
+        };
+        if e.id.trim().is_empty() {
+            return Err(at("id", &e.id, "`id` must not be empty".into()));
+        }
+        if !ids.insert(e.id.clone()) {
+            return Err(at("id", &e.id, format!("duplicate id {:?}", e.id)));
+        }
+        if e.reason.trim().is_empty() {
+            return Err(at(
+                "reason",
+                &e.reason,
+                format!("{:?}: `reason` must not be empty", e.id),
+            ));
+        }
+        // `tenant` alone names the tenant; beside `user` or `app` it limits
+        // that exemption to the tenant.
+        let (subject, limit) = match (e.tenant, e.user, e.app) {
+            (Some(t), None, None) => (ExemptSubject::Tenant(t), None),
+            (t, Some(u), None) => (ExemptSubject::User(u), t),
+            (t, None, Some(a)) => (ExemptSubject::App(a), t),
+            _ => {
+                return Err(at(
+                    "",
+                    &e.id,
+                    format!(
+                        "{:?}: set exactly one of `tenant`, `user` or `app` (`tenant` may limit a `user` or `app`)",
+                        e.id
+                    ),
+                ));
+            }
+        };
+        if e.delegated && !matches!(subject, ExemptSubject::App(_)) {
+            return Err(at(
+                "delegated",
+                "true",
+                format!("{:?}: `delegated` applies to `app` exemptions only", e.id),
+            ));
+        }
+        if let Some(tenant) = limit.as_deref().filter(|t| t.trim().is_empty()) {
+            return Err(at(
+                "tenant",
+                tenant,
+                format!("{:?}: `tenant` must not be empty", e.id),
+            ));
+        }
+        if subject.value().trim().is_empty() {
+            return Err(at(
+                subject.kind(),
+                subject.value(),
+                format!("{:?}: `{}` must not be empty", e.id, subject.kind()),
+            ));
+        }
+        let mut exemption =
+            Exemption::new(e.id, subject, e.reason, e.expires.0).delegated(e.delegated);
+        exemption.tenant = limit;
+        out.push(exemption);
+    }
+    Ok(out)
+}
+
+fn rule(r: RuleFile, i: usize) -> Result<Rule, ConfigError> {
+    Pattern::parse(&r.pattern).map_err(|problem| {
+        ConfigError::invalid(
+            format!("rules[{i}].pattern"),
+            &r.pattern,
+            format!("{:?} is not a route pattern: {problem}", r.pattern),
+        )
+    })?;
+    let mut rule = Rule::new(r.access.into(), &r.pattern);
+    if let Some(name) = &r.name {
+        rule = rule.name(name);
+    }
+    for m in &r.methods {
+        let method = Method::from_bytes(m.as_bytes())
+            .ok()
+            .filter(|_| !m.bytes().any(|b| b.is_ascii_lowercase()))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    format!("rules[{i}].methods"),
+                    m,
+                    format!(
+                        "{m:?} is not an HTTP method (methods are case-sensitive: GET, POST, ...)"
+                    ),
+                )
+            })?;
+        rule = rule.method(method);
+    }
+    for s in &r.scopes {
+        rule = rule.require_scope(s);
+    }
+    for role in &r.roles {
+        rule = rule.require_role(role);
+    }
+    if r.mode == ModeName::ReportOnly {
+        rule = rule.report_only();
+    }
+    if let Some(from) = r.enforce_from {
+        rule = rule.enforce_from(from.0);
+    }
+    Ok(rule)
+}
+
+pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
+    let mut b = Builder::new();
+    if let Some(issuer) = file.issuer {
+        b = b.issuer(issuer);
+    }
+    for aud in file.audiences {
+        b = b.audience(aud);
+    }
+    match (file.jwks_url, file.discovery_url) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Conflict {
+                first: "jwks_url",
+                second: "discovery_url",
+            });
+        }
+        (Some(url), None) => b = b.jwks_url(url),
+        (None, Some(url)) => b = b.discovery_url(url),
+        (None, None) => {}
+    }
+    if let Some(yes) = file.allow_http_loopback {
+        b = b.allow_http_loopback(yes);
+    }
+    if let Some(access) = file.default_access {
+        b = b.default_access(access.into());
+    }
+    if let Some(app_only) = file.app_only {
+        b = b.app_only(match app_only {
+            AppOnlyName::Allow => AppOnly::Allow,
+            AppOnlyName::Deny => AppOnly::Deny,
+            AppOnlyName::RequireMfa => AppOnly::RequireMfa,
+        });
+    }
+    for (i, r) in file.rules.into_iter().enumerate() {
+        b = b.rule(rule(r, i)?);
+    }
+    if let Some(m) = file.mfa {
+        let mut policy = MfaPolicy::new()
+            .read_long_amr_claims(m.read_long_amr_claims)
+            .derive_from_factors(m.derive_from_factors)
+            .accept_acr(m.accept_acr)
+            .accept_auth_contexts(m.accept_auth_contexts);
+        if let Some(values) = m.equivalents {
+            policy = policy.equivalent_amr_values(values);
+        }
+        if let Some(secs) = m.max_age_seconds {
+            policy = policy.max_age(Duration::from_secs(secs));
+        }
+        b = b.mfa_policy(policy);
+    }
+    if let Some(secs) = file.leeway_seconds {
+        b = b.leeway(Duration::from_secs(secs));
+    }
+    if let Some(secs) = file.max_lifetime_seconds {
+        b = b.max_lifetime(Duration::from_secs(secs));
+    }
+    if let Some(realm) = file.realm {
+        b = b.realm(realm);
+    }
+    if let Some(url) = file.step_up_url {
+        b = b.step_up_url(url);
+    }
+    if let Some(cookie) = file.token_cookie {
+        b = b.token_cookie(cookie);
+    }
+    if let Some(t) = file.tenants {
+        b = b.allow_tenants(t.allow).deny_tenants(t.deny);
+    }
+    let list = exemptions(file.exemptions)?;
+    Ok(b.exemptions(Exemptions::new(list)))
+}

@@ -1,0 +1,218 @@
+//! The text `tower-mfa inspect` prints: [`Report`]'s `Display`.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use super::report::{Report, Signature};
+use crate::error::{ErrorKind, Reason};
+use crate::policy::mfa::MfaProof;
+use crate::time::{rfc3339, unix_seconds};
+
+fn proof_text(proof: MfaProof) -> &'static str {
+    match proof {
+        MfaProof::Amr => "`amr` contains \"mfa\"",
+        MfaProof::EquivalentAmr => "`amr` contains an MFA-equivalent value (ngcmfa, multipleauthn)",
+        MfaProof::LongAmrClaim => "a long-named amr claim contains \"mfa\" or an equivalent",
+        MfaProof::DerivedFactors => "`amr` holds methods from two RFC 8176 factor groups",
+        MfaProof::Acr => "`acr` is an accepted value",
+        MfaProof::AuthContext => "`acrs` holds an accepted authentication context",
+    }
+}
+
+/// `53 min`, `2 h`, `3 d`, `45 s`.
+fn span(seconds: f64) -> String {
+    let s = seconds.abs();
+    if s < 120.0 {
+        format!("{} s", s.floor())
+    } else if s < 120.0 * 60.0 {
+        format!("{} min", (s / 60.0).floor())
+    } else if s <= 48.0 * 3600.0 {
+        format!("{} h", (s / 3600.0).floor())
+    } else {
+        format!("{} d", (s / 86400.0).floor())
+    }
+}
+
+fn relative(at: f64, now: f64) -> String {
+    if at > now {
+        format!("in {}", span(at - now))
+    } else {
+        format!("{} ago", span(now - at))
+    }
+}
+
+fn outcome(result: &Result<(), Reason>) -> String {
+    match result {
+        Ok(()) => "ok".to_owned(),
+        Err(reason) => format!("FAIL {} ({reason})", reason.as_str()),
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.header {
+            Some(header) => writeln!(f, "header:\n{}", pretty(header))?,
+            None => writeln!(f, "header: not a base64url JSON object")?,
+        }
+        if !self.header_checks.is_empty() {
+            writeln!(f, "header checks:")?;
+            for check in &self.header_checks {
+                writeln!(
+                    f,
+                    "  {:<4} {:<16} {}",
+                    if check.result.is_ok() { "ok" } else { "FAIL" },
+                    check.name,
+                    check.detail
+                )?;
+            }
+        }
+        let verified = matches!(self.signature, Signature::Verified { .. });
+        match (&self.claims, self.claims_error) {
+            (Some(claims), error) => {
+                let note = if verified {
+                    "signature verified"
+                } else {
+                    "NOT verified"
+                };
+                writeln!(f, "claims ({note}):\n{}", pretty(claims))?;
+                if let Some(reason) = error {
+                    writeln!(f, "  FAIL {} ({reason})", reason.as_str())?;
+                }
+            }
+            (None, Some(reason)) => {
+                writeln!(f, "claims: unreadable: {} ({reason})", reason.as_str())?
+            }
+            (None, None) => writeln!(f, "claims: not decoded")?,
+        }
+        if let Some((caller, why)) = self.caller {
+            writeln!(f, "caller:    {}: {why}", caller.as_str())?;
+        }
+        if let (Some(mfa), Some(route)) = (&self.mfa, &self.mfa_route) {
+            let amr = serde_json::to_string(&self.amr).unwrap_or_default();
+            let proof = match mfa {
+                Ok(proof) => format!("proven by {}: {}", proof.as_str(), proof_text(*proof)),
+                Err(reason) => format!("no proof: {} ({reason})", reason.as_str()),
+            };
+            match route {
+                Ok(Some(_)) => writeln!(f, "mfa:       {proof}; amr = {amr}")?,
+                Ok(None) => writeln!(
+                    f,
+                    "mfa:       not required: app-only callers skip the check (app_only = allow); {proof}; amr = {amr}"
+                )?,
+                Err(reason) if reason.kind() == ErrorKind::MfaRequired => {
+                    writeln!(
+                        f,
+                        "mfa:       MISSING: {} ({reason}); amr = {amr}",
+                        reason.as_str()
+                    )?;
+                }
+                Err(reason) => {
+                    writeln!(
+                        f,
+                        "mfa:       refused: {} ({reason}); amr = {amr}",
+                        reason.as_str()
+                    )?;
+                }
+            }
+        }
+        if let Some(t) = &self.times {
+            let now = unix_seconds(t.now);
+            match t.exp {
+                Some(exp) if exp > now => {
+                    writeln!(
+                        f,
+                        "expiry:    exp {} (expires {})",
+                        rfc3339(exp),
+                        relative(exp, now)
+                    )?;
+                }
+                Some(exp) => writeln!(
+                    f,
+                    "expiry:    exp {} (expired {} ago)",
+                    rfc3339(exp),
+                    span(now - exp)
+                )?,
+                None => writeln!(f, "expiry:    no exp (required)")?,
+            }
+            for (name, at) in [("nbf", t.nbf), ("iat", t.iat), ("auth_time", t.auth_time)] {
+                if let Some(at) = at {
+                    writeln!(
+                        f,
+                        "           {name} {} ({})",
+                        rfc3339(at),
+                        relative(at, now)
+                    )?;
+                }
+            }
+            writeln!(
+                f,
+                "times:     {} (leeway {}, max lifetime {})",
+                outcome(&t.check),
+                span(self.leeway.as_secs_f64()),
+                span(self.max_lifetime.as_secs_f64())
+            )?;
+        }
+        if let Some(check) = &self.claim_check {
+            let mut skipped = Vec::new();
+            if !self.issuer_compared {
+                skipped.push("issuer not compared: pass --issuer");
+            }
+            if !self.audience_compared {
+                skipped.push("audience not compared: pass --audience");
+            }
+            let skipped = if skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", skipped.join("; "))
+            };
+            writeln!(f, "checks:    {}{skipped}", outcome(check))?;
+        }
+        match &self.keys {
+            Some(kids) if kids.is_empty() => writeln!(f, "keys:      no usable key")?,
+            Some(kids) => writeln!(f, "keys:      {} usable: {}", kids.len(), kids.join(", "))?,
+            None => {}
+        }
+        match &self.signature {
+            Signature::NotChecked if self.keys.is_none() => writeln!(
+                f,
+                "signature: not checked (pass --jwks URL or --jwks-file PATH)"
+            )?,
+            Signature::NotChecked => writeln!(f, "signature: not reached")?,
+            Signature::Verified { kid } => writeln!(f, "signature: ok (key {kid:?})")?,
+            Signature::Failed(reason) => {
+                writeln!(f, "signature: FAIL {} ({reason})", reason.as_str())?;
+            }
+        }
+        let caveat = if self.verdict.passes() && !verified {
+            " (signature not checked)"
+        } else {
+            ""
+        };
+        write!(
+            f,
+            "verdict:   on an `mfa` route: {}{caveat}",
+            self.verdict.answer()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_and_dates() {
+        assert_eq!(span(53.0 * 60.0 + 5.0), "53 min");
+        assert_eq!(span(2.0 * 3600.0 + 10.0), "2 h");
+        assert_eq!(span(45.0), "45 s");
+        assert_eq!(span(3.0 * 86400.0), "3 d");
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000.0), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400.0), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,144 @@
+//! [`Builder::build`]'s checks: a [`Builder`] becomes plain [`Settings`], or
+//! a [`ConfigError`] naming the setting and the value at fault.
+
+use url::Url;
+
+use super::builder::Builder;
+use crate::challenge::{ChallengeStyle, check_step_up};
+use crate::config_error::ConfigError;
+use crate::jwks::KeySet;
+use crate::jwks::fetch;
+use crate::jwks::store::Source;
+use crate::pipeline::{AnswerSettings, KeySettings, Settings};
+use crate::policy::matcher::{Routes, TooLarge};
+use crate::token::validate::IssuerMatch;
+
+/// Where the builder was told to find keys.
+pub(super) enum KeySource {
+    None,
+    Static(KeySet),
+    Jwks(String),
+    Discovery(String),
+    DiscoverFromIssuer,
+}
+
+/// Checks everything that can be checked before the first request.
+pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
+    let issuer = b.issuer.ok_or(ConfigError::Missing { setting: "issuer" })?;
+    if b.audiences.is_empty() {
+        return Err(ConfigError::Missing {
+            setting: "audience",
+        });
+    }
+    if let ChallengeStyle::Rfc9470 {
+        acr_values,
+        max_age: None,
+    } = &b.style
+        && acr_values.as_deref().is_none_or(str::is_empty)
+        && b.mfa.max_age.is_none()
+    {
+        return Err(ConfigError::invalid(
+            "challenge_style",
+            format!("{:?}", b.style),
+            "the RFC 9470 challenge needs acr_values, max_age or both (or an MFA policy with max_age)",
+        ));
+    }
+    if let Some(url) = &b.step_up {
+        check_step_up(url).map_err(|problem| {
+            ConfigError::invalid("step_up_url", url, format!("{url:?} {problem}"))
+        })?;
+    }
+    for (i, rule) in b.rules.iter().enumerate() {
+        if let Some((pattern, problem)) = rule.config_error() {
+            return Err(ConfigError::invalid(
+                format!("rules[{i}].pattern"),
+                pattern,
+                format!("{pattern:?} is not a route pattern: {problem}"),
+            ));
+        }
+    }
+    let routes = Routes::new(&b.rules).map_err(|TooLarge| {
+        ConfigError::invalid(
+            "rules",
+            format!("{} rules", b.rules.len()),
+            "too many route rules: their compiled form needs 32-bit indices",
+        )
+    })?;
+    let issuer_text = issuer;
+    let issuer = IssuerMatch::new(&issuer_text);
+    let allow_http_loopback = b.fetch.allow_http_loopback;
+    let url = |setting: &str, url: &str| -> Result<Url, ConfigError> {
+        let parsed = Url::parse(url)
+            .map_err(|_| ConfigError::invalid(setting, url, format!("{url:?} is not a URL")))?;
+        fetch::check_url(&parsed, allow_http_loopback).map_err(|_| {
+            ConfigError::invalid(
+                setting,
+                url,
+                format!("{url:?} must be https (http only on loopback, when allowed)"),
+            )
+        })?;
+        Ok(parsed)
+    };
+    let (source, static_keys) = match b.keys {
+        KeySource::None => return Err(ConfigError::Missing { setting: "keys" }),
+        KeySource::Static(keys) => (Source::Static, keys),
+        KeySource::Jwks(u) => (Source::Jwks(url("jwks_url", &u)?), KeySet::default()),
+        KeySource::Discovery(u) => (
+            Source::Discovery(url("discovery_url", &u)?),
+            KeySet::default(),
+        ),
+        KeySource::DiscoverFromIssuer => {
+            let Some(exact) = issuer.exact() else {
+                return Err(ConfigError::invalid(
+                    "issuer",
+                    issuer_text,
+                    "discovery from a {tenantid} template issuer is ambiguous: use discovery_url or jwks_url",
+                ));
+            };
+            let base = exact.trim_end_matches('/');
+            let discovery = format!("{base}/.well-known/openid-configuration");
+            (
+                Source::Discovery(url("issuer", &discovery)?),
+                KeySet::default(),
+            )
+        }
+    };
+    let client = match b.client {
+        Some(client) => client,
+        None => fetch::default_client(&b.fetch).map_err(|e| ConfigError::HttpClient {
+            reason: e.to_string(),
+        })?,
+    };
+    Ok(Settings {
+        issuer,
+        audiences: b.audiences,
+        tenants: b.tenants,
+        leeway: b.leeway,
+        max_lifetime: b.max_lifetime,
+        keys: KeySettings {
+            source,
+            static_keys,
+            client,
+            fetch: b.fetch,
+            refresh: b.refresh,
+        },
+        rules: b.rules,
+        routes,
+        default_access: b.default_access,
+        sources: b.sources,
+        max_token_len: b.max_token_len,
+        typ: b.typ,
+        mfa: b.mfa,
+        app_only: b.app_only,
+        exemptions: b.exemptions,
+        answers: AnswerSettings {
+            realm: b.realm,
+            style: b.style,
+            keys_unavailable: b.unavailable_status,
+            step_up: b.step_up,
+            claims_challenge: b.claims_challenge,
+        },
+        clock: b.clock,
+        cache_bytes: b.cache_bytes,
+    })
+}

@@ -1,0 +1,61 @@
+//! [`Decision`]: what the layer decided for one request, attached to its
+//! extensions next to the [`Claims`](crate::Claims).
+
+use std::sync::Arc;
+
+use crate::error::Reason;
+use crate::policy::caller::Caller;
+use crate::policy::mfa::MfaProof;
+use crate::policy::route::Access;
+
+/// What the layer decided for one request, attached to its extensions next
+/// to the [`Claims`](crate::Claims).
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub(super) caller: Caller,
+    pub(super) mfa: Option<MfaProof>,
+    pub(super) rule: Arc<str>,
+    pub(super) access: Access,
+    pub(super) reported: Option<Reason>,
+    pub(super) exemption: Option<Arc<str>>,
+}
+
+impl Decision {
+    /// Whether the caller is a user or an app acting for itself.
+    #[must_use]
+    pub fn caller(&self) -> Caller {
+        self.caller
+    }
+
+    /// How MFA was proven, when the token carries proof (checked on `mfa`
+    /// routes only; `None` elsewhere and for app-only callers let through).
+    #[must_use]
+    pub fn mfa(&self) -> Option<MfaProof> {
+        self.mfa
+    }
+
+    /// The name of the rule that matched.
+    #[must_use]
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+
+    /// The access the rule required.
+    #[must_use]
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// On a report-only rule: the refusal that was reported but not enforced.
+    #[must_use]
+    pub fn reported(&self) -> Option<Reason> {
+        self.reported
+    }
+
+    /// The id of the [`Exemption`](crate::Exemption) that let the request through without MFA
+    /// proof, when one did (audited at target `tower_mfa::audit`).
+    #[must_use]
+    pub fn exemption(&self) -> Option<&str> {
+        self.exemption.as_deref()
+    }
+}

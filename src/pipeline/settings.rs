@@ -1,0 +1,63 @@
+//! [`Settings`]: a checked configuration as plain data, what
+//! [`Builder::build`](crate::Builder::build) hands to [`Pipeline::new`](super::Pipeline::new).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
+use crate::clock::Clock;
+use crate::jwks::KeySet;
+use crate::jwks::fetch::FetchPolicy;
+use crate::jwks::store::{RefreshPolicy, Source};
+use crate::policy::caller::AppOnly;
+use crate::policy::exempt::Exemptions;
+use crate::policy::matcher::Routes;
+use crate::policy::mfa::MfaPolicy;
+use crate::policy::route::{Access, Rule};
+use crate::token::extract::Sources;
+use crate::token::jws::TypPolicy;
+use crate::token::validate::{IssuerMatch, TenantFilter};
+
+/// Everything a pipeline needs, already checked: URLs parse and are secure,
+/// rule patterns parse and are compiled, the step-up URL renders, the HTTP
+/// client exists.
+pub(crate) struct Settings {
+    pub(crate) issuer: IssuerMatch,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) tenants: TenantFilter,
+    pub(crate) leeway: Duration,
+    pub(crate) max_lifetime: Duration,
+    pub(crate) keys: KeySettings,
+    pub(crate) rules: Vec<Rule>,
+    /// `rules` compiled for selection (indices into `rules`).
+    pub(crate) routes: Routes,
+    pub(crate) default_access: Access,
+    pub(crate) sources: Sources,
+    pub(crate) max_token_len: usize,
+    pub(crate) typ: TypPolicy,
+    pub(crate) mfa: MfaPolicy,
+    pub(crate) app_only: AppOnly,
+    pub(crate) exemptions: Exemptions,
+    pub(crate) answers: AnswerSettings,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Byte budget of the verified-token cache; 0: no cache.
+    pub(crate) cache_bytes: u64,
+}
+
+/// Where keys come from and how they are fetched.
+pub(crate) struct KeySettings {
+    pub(crate) source: Source,
+    pub(crate) static_keys: KeySet,
+    pub(crate) client: reqwest::Client,
+    pub(crate) fetch: FetchPolicy,
+    pub(crate) refresh: RefreshPolicy,
+}
+
+/// How refusals are answered.
+pub(crate) struct AnswerSettings {
+    pub(crate) realm: Option<String>,
+    pub(crate) style: ChallengeStyle,
+    pub(crate) keys_unavailable: KeysUnavailableStatus,
+    pub(crate) step_up: Option<String>,
+    pub(crate) claims_challenge: Option<ClaimsChallenge>,
+}
