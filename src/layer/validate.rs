@@ -11,6 +11,7 @@ use crate::jwks::KeySet;
 use crate::jwks::fetch::{self, FetchPolicy};
 use crate::jwks::store::{RefreshPolicy, Source};
 use crate::pipeline::{AnswerSettings, IssuerSettings, KeySettings, Settings};
+use crate::policy::matcher::{Routes, TooLarge};
 use crate::token::jws::TypPolicy;
 use crate::token::validate::IssuerMatch;
 
@@ -44,6 +45,13 @@ pub(super) fn settings(mut b: Builder) -> Result<Settings, ConfigError> {
             ));
         }
     }
+    let routes = Routes::new(&b.rules).map_err(|TooLarge| {
+        ConfigError::invalid(
+            "rules",
+            format!("{} rules", b.rules.len()),
+            "too many route rules: their compiled form needs 32-bit indices",
+        )
+    })?;
     let defaults = Defaults {
         leeway: b.leeway,
         typ: b.typ,
@@ -84,6 +92,7 @@ pub(super) fn settings(mut b: Builder) -> Result<Settings, ConfigError> {
             fetch: b.fetch,
         },
         rules: b.rules,
+        routes,
         default_access: b.default_access,
         sources: b.sources,
         max_token_len: b.max_token_len,

@@ -11,6 +11,7 @@ use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::{RefreshPolicy, Source};
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
+use crate::policy::matcher::Routes;
 use crate::policy::mfa::MfaPolicy;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::Sources;
@@ -18,13 +19,16 @@ use crate::token::jws::TypPolicy;
 use crate::token::validate::{IssuerMatch, TenantFilter};
 
 /// Everything a pipeline needs, already checked: URLs parse and are secure,
-/// rule patterns parse, the step-up URL renders, the HTTP client exists.
+/// rule patterns parse and are compiled, the step-up URL renders, the HTTP
+/// client exists.
 pub(crate) struct Settings {
     /// The trusted issuers, at least one; no two can match one `iss`.
     pub(crate) issuers: Vec<IssuerSettings>,
     pub(crate) max_lifetime: Duration,
     pub(crate) keys: KeySettings,
     pub(crate) rules: Vec<Rule>,
+    /// `rules` compiled for selection (indices into `rules`).
+    pub(crate) routes: Routes,
     pub(crate) default_access: Access,
     pub(crate) sources: Sources,
     pub(crate) max_token_len: usize,
