@@ -98,6 +98,7 @@ pub mod clock;
 mod config_error;
 #[cfg(feature = "config-file")]
 pub mod config_file;
+mod dpop;
 mod error;
 #[cfg(feature = "cli")]
 pub mod inspect;
@@ -129,6 +130,7 @@ pub use challenge::{
 };
 pub use claims::Claims;
 pub use config_error::ConfigError;
+pub use dpop::{DEFAULT_DPOP_REPLAY_CAPACITY, DEFAULT_DPOP_WINDOW, DpopConfig, Sender};
 pub use error::{ErrorKind, Reason};
 pub use layer::{Builder, DEFAULT_MAX_TOKEN_LEN, RequireMfa, RequireMfaLayer, ResponseFuture};
 pub use original_path::OriginalPath;
@@ -175,6 +177,15 @@ pub mod __fuzz {
         crate::policy::pattern::Pattern::parse(pattern)
             .ok()
             .map(|p| p.matches(path))
+    }
+
+    /// Parses a DPoP proof: header, key and signature checks, then the
+    /// payload as strict JSON (no request to compare its claims with).
+    ///
+    /// # Errors
+    /// For any fault in the proof's shape, header, key or signature.
+    pub fn parse_dpop_proof(proof: &[u8]) -> Result<(), crate::Reason> {
+        crate::dpop::proof::parse_unbound(proof).map(|_| ())
     }
 
     /// Parses a JSON object strictly (duplicate members rejected).

@@ -19,10 +19,12 @@ use crate::error::{ErrorKind, Reason};
 /// The reason phrase Partner Center sends with a missing-MFA answer.
 pub const MFA_REASON_PHRASE: &str = "Unauthorized - MFA required";
 
+mod dpop;
 mod facts;
 mod grpc;
 mod status;
 mod step_up;
+pub(crate) use dpop::DpopChallenges;
 pub(crate) use facts::Facts;
 #[cfg(feature = "tonic")]
 pub(crate) use grpc::status_details_bytes;
@@ -58,7 +60,7 @@ pub enum ChallengeStyle {
 /// Pre-rendered answers of one layer.
 #[derive(Debug, Clone)]
 pub(crate) struct Answers {
-    missing: HeaderValue,
+    pub(crate) missing: HeaderValue,
     invalid_request: HeaderValue,
     invalid_token: HeaderValue,
     mfa: HeaderValue,

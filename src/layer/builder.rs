@@ -10,6 +10,7 @@ use crate::cache::DEFAULT_CACHE_BYTES;
 use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
 use crate::clock::{Clock, SystemClock};
 use crate::config_error::ConfigError;
+use crate::dpop::DpopConfig;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::RefreshPolicy;
@@ -70,6 +71,7 @@ pub struct Builder {
     pub(super) tenants: TenantFilter,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) cache_bytes: u64,
+    pub(super) dpop: Option<DpopConfig>,
 }
 
 impl Default for Builder {
@@ -112,6 +114,7 @@ impl Builder {
             tenants: TenantFilter::default(),
             clock: Arc::new(SystemClock),
             cache_bytes: DEFAULT_CACHE_BYTES,
+            dpop: None,
         }
     }
 
@@ -375,6 +378,15 @@ impl Builder {
     /// time checks, the key-set check, the route rules or the MFA policy.
     pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
         self.cache_bytes = bytes;
+        self
+    }
+
+    /// Enables DPoP (RFC 9449) for rules whose [`Sender`](crate::Sender)
+    /// accepts it: the public origin (or trusted forwarded headers), proof
+    /// window, replay cache size and server nonces. A DPoP rule without
+    /// this, or without an origin and forwarded headers, fails `build()`.
+    pub fn dpop(mut self, config: DpopConfig) -> Self {
+        self.dpop = Some(config);
         self
     }
 

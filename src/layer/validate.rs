@@ -6,6 +6,7 @@ use url::Url;
 use super::builder::Builder;
 use crate::challenge::{ChallengeStyle, check_step_up};
 use crate::config_error::ConfigError;
+use crate::dpop::htu;
 use crate::jwks::KeySet;
 use crate::jwks::fetch;
 use crate::jwks::store::Source;
@@ -23,6 +24,7 @@ pub(super) enum KeySource {
 
 /// Checks everything that can be checked before the first request.
 pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
+    check_dpop(&b)?;
     let issuer = b.issuer.ok_or(ConfigError::Missing { setting: "issuer" })?;
     if b.audiences.is_empty() {
         return Err(ConfigError::Missing {
@@ -131,5 +133,62 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
         },
         clock: b.clock,
         cache_bytes: b.cache_bytes,
+        dpop: b.dpop,
     })
+}
+
+/// A rule accepting DPoP needs the DPoP settings, with a public origin or
+/// trusted forwarded headers to compare `htu` with.
+fn check_dpop(b: &Builder) -> Result<(), ConfigError> {
+    if let Some(config) = &b.dpop {
+        if let Some(origin) = &config.public_origin
+            && !htu::is_origin(origin)
+        {
+            return Err(ConfigError::invalid(
+                "dpop.public_origin",
+                origin,
+                format!("{origin:?} must be an http(s) origin without path, query or fragment"),
+            ));
+        }
+        if config.replay_capacity == 0 {
+            return Err(ConfigError::invalid(
+                "dpop.replay_capacity",
+                "0",
+                "the DPoP replay cache needs room for at least one proof",
+            ));
+        }
+        if config.window.is_zero() {
+            return Err(ConfigError::invalid(
+                "dpop.window",
+                "0s",
+                "the DPoP proof window must be longer than zero",
+            ));
+        }
+        if let Some((secret, rotation)) = &config.nonce
+            && (secret.len() < 32 || rotation.as_secs() == 0)
+        {
+            return Err(ConfigError::invalid(
+                "dpop.nonce_secret",
+                "(secret not shown)",
+                "DPoP nonces need a secret of at least 32 bytes and a rotation of at least 1 s",
+            ));
+        }
+    }
+    for (i, rule) in b.rules.iter().enumerate() {
+        if !rule.sender.accepts_dpop() {
+            continue;
+        }
+        let ready = b
+            .dpop
+            .as_ref()
+            .is_some_and(|c| c.public_origin.is_some() || c.trust_forwarded);
+        if !ready {
+            return Err(ConfigError::invalid(
+                format!("rules[{i}].sender"),
+                rule.sender.as_str(),
+                "a DPoP rule needs dpop.public_origin or trusted forwarded headers",
+            ));
+        }
+    }
+    Ok(())
 }

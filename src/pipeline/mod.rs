@@ -16,6 +16,7 @@
 
 mod decision;
 mod log;
+mod sender;
 mod settings;
 mod verify;
 
@@ -25,13 +26,15 @@ use std::time::SystemTime;
 use http::{HeaderMap, Method, Request, Response, Uri};
 
 pub use decision::Decision;
+pub(crate) use sender::Scheme;
 pub(crate) use settings::{AnswerSettings, KeySettings, Settings};
 
 use crate::body::ResponseBody;
 use crate::cache::TokenCache;
-use crate::challenge::{Answers, Facts, scope_challenge};
+use crate::challenge::{Answers, DpopChallenges, Facts, scope_challenge};
 use crate::claims::Claims;
 use crate::clock::Clock;
+use crate::dpop::Dpop;
 use crate::error::{ErrorKind, Reason};
 use crate::jwks::store::KeyStore;
 use crate::original_path::OriginalPath;
@@ -40,7 +43,7 @@ use crate::policy::exempt::Exemptions;
 use crate::policy::mfa::{MfaPolicy, MfaProof, check_mfa_route};
 use crate::policy::route::{Access, Rule};
 use crate::time::unix_seconds;
-use crate::token::extract::{Sources, bearer_token};
+use crate::token::extract::{Sources, bearer_token, dpop_token};
 use crate::token::jws::TypPolicy;
 use crate::token::validate::Validation;
 
@@ -60,6 +63,9 @@ pub(crate) struct Pipeline {
     exemptions: Exemptions,
     answers: Answers,
     pub(crate) clock: Arc<dyn Clock>,
+    /// DPoP state, when configured.
+    dpop: Option<Dpop>,
+    dpop_challenges: DpopChallenges,
 }
 
 /// What [`Pipeline::extract`] found.
@@ -68,6 +74,8 @@ pub(crate) enum Extracted<'h> {
     Skip,
     /// The raw token (not yet checked beyond its source's grammar).
     Token(&'h [u8]),
+    /// The raw token of a `DPoP` scheme header (`b64token` checked).
+    Dpop(&'h [u8]),
     /// The request is refused before any token is read.
     Refused(Reason),
 }
@@ -111,6 +119,7 @@ impl Pipeline {
             answers,
             clock,
             cache_bytes,
+            dpop,
         } = settings;
         for rule in &mut rules {
             // Roles are not named: a client cannot obtain one by asking
@@ -156,6 +165,8 @@ impl Pipeline {
                 policy_max_age,
             ),
             clock,
+            dpop: dpop.map(Dpop::new),
+            dpop_challenges: DpopChallenges::new(),
         }
     }
 
@@ -188,6 +199,15 @@ impl Pipeline {
     ) -> Extracted<'h> {
         if rule.access == Access::Public {
             return Extracted::Skip;
+        }
+        if rule.sender.accepts_dpop()
+            && self.dpop.is_some()
+            && let Some(found) = dpop_token(headers, uri, &self.sources)
+        {
+            return match found {
+                Ok(token) => Extracted::Dpop(token),
+                Err(reason) => Extracted::Refused(reason),
+            };
         }
         match bearer_token(headers, uri, &self.sources) {
             Ok(token) => Extracted::Token(token),
@@ -306,12 +326,35 @@ impl Pipeline {
                 .iter()
                 .any(|cap| cap.eq_ignore_ascii_case("cp1"))
         });
-        self.answers.render(
+        let mut response = self.answers.render(
             reason,
             rule.scope_challenge.as_ref(),
             facts,
             return_to,
             self.keys.retry_after(now),
-        )
+        );
+        if rule.sender.accepts_dpop() {
+            let kind = reason.kind();
+            let challenged = if facts.grpc {
+                matches!(
+                    kind,
+                    ErrorKind::MissingToken | ErrorKind::InvalidToken | ErrorKind::MfaRequired
+                )
+            } else {
+                response.status() == http::StatusCode::UNAUTHORIZED
+            };
+            if challenged {
+                let nonce = self.dpop.as_ref().and_then(|d| d.nonce(unix_seconds(now)));
+                self.dpop_challenges.apply(
+                    response.headers_mut(),
+                    reason,
+                    rule.sender,
+                    facts.grpc,
+                    &self.answers.missing,
+                    nonce.as_deref(),
+                );
+            }
+        }
+        response
     }
 }

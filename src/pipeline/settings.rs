@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
 use crate::clock::Clock;
+use crate::dpop::DpopConfig;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::{RefreshPolicy, Source};
@@ -38,6 +39,8 @@ pub(crate) struct Settings {
     pub(crate) clock: Arc<dyn Clock>,
     /// Byte budget of the verified-token cache; 0: no cache.
     pub(crate) cache_bytes: u64,
+    /// DPoP settings, when any rule may use DPoP.
+    pub(crate) dpop: Option<DpopConfig>,
 }
 
 /// Where keys come from and how they are fetched.

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use super::pattern::Pattern;
+use crate::dpop::Sender;
 
 /// What a route requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,6 +85,7 @@ pub struct Rule {
     pub(crate) roles: Vec<String>,
     pub(crate) mode: Mode,
     pub(crate) enforce_from: Option<SystemTime>,
+    pub(crate) sender: Sender,
     /// Pre-rendered `WWW-Authenticate` for a missing scope (roles have
     /// their own answer).
     pub(crate) scope_challenge: Option<HeaderValue>,
@@ -110,6 +112,7 @@ impl Rule {
             roles: Vec::new(),
             mode: Mode::Enforce,
             enforce_from: None,
+            sender: Sender::Bearer,
             scope_challenge: None,
         }
     }
@@ -187,6 +190,14 @@ impl Rule {
         self
     }
 
+    /// Which schemes the rule accepts tokens with (default
+    /// [`Sender::Bearer`]); DPoP needs [`Builder::dpop`](crate::Builder::dpop).
+    #[must_use]
+    pub fn sender(mut self, sender: Sender) -> Self {
+        self.sender = sender;
+        self
+    }
+
     /// Names the rule in logs (defaults to its pattern).
     #[must_use]
     pub fn name(mut self, name: &str) -> Self {
@@ -244,6 +255,7 @@ impl fmt::Debug for Rule {
             .field("access", &self.access)
             .field("methods", &self.methods)
             .field("mode", &self.mode)
+            .field("sender", &self.sender)
             .finish_non_exhaustive()
     }
 }
