@@ -482,3 +482,81 @@ fn dpop_rules_need_an_origin_or_trusted_forwarding() {
             .is_ok()
     );
 }
+
+#[cfg(feature = "config-file")]
+#[tokio::test]
+async fn a_dpop_rule_from_toml() {
+    let toml = format!(
+        r#"
+issuer = "{}"
+audiences = ["{}"]
+
+[dpop]
+public_origin = "{ORIGIN}"
+window_seconds = 30
+replay_capacity = 1000
+
+[[rules]]
+pattern = "{REQUIRED}"
+access = "mfa"
+sender = "dpop_required"
+"#,
+        mint::ISSUER,
+        mint::AUDIENCE
+    );
+    let clock = clock();
+    let layer = tower_mfa::Builder::from_toml_str(&toml)
+        .expect("toml")
+        .static_jwks(mint::jwks(&[mint::rsa_key()]).to_string().as_bytes())
+        .expect("jwks")
+        .clock(clock.clone())
+        .build()
+        .expect("layer");
+    let client = Client::es256();
+    let bound = token(Some(&client.jkt()));
+    let plain = token(None);
+    let proof = client.proof("GET", REQUIRED, &bound, secs(&clock));
+    let a = send(
+        &layer,
+        request("GET", REQUIRED, Some(&format!("DPoP {bound}")), &[&proof]),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    let a = send(
+        &layer,
+        request("GET", REQUIRED, Some(&format!("Bearer {plain}")), &[]),
+    )
+    .await;
+    assert_eq!(a.challenges, [DPOP_BARE]);
+    // The window is 30 s here.
+    let old = client.proof("GET", REQUIRED, &bound, secs(&clock) - 45);
+    let a = send(
+        &layer,
+        request("GET", REQUIRED, Some(&format!("DPoP {bound}")), &[&old]),
+    )
+    .await;
+    assert_eq!(a.challenges, [DPOP_INVALID_PROOF]);
+
+    let bad = |extra: &str| {
+        tower_mfa::Builder::from_toml_str(&format!(
+            "issuer = \"{}\"\naudiences = [\"a\"]\njwks_url = \"https://idp.example.com/keys\"\n{extra}",
+            mint::ISSUER
+        ))
+        .and_then(tower_mfa::Builder::build)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+    };
+    assert!(
+        bad("[[rules]]\npattern = \"/a\"\naccess = \"mfa\"\nsender = \"dpop\"\n").contains("dpop")
+    );
+    assert!(
+        bad("[[rules]]\npattern = \"/a\"\naccess = \"mfa\"\nsender = \"dpop_allowed\"\n")
+            .contains("rules[0].sender")
+    );
+    assert!(
+        bad("[dpop]\nnonce_secret_env = \"TOWER_MFA_TEST_SURELY_UNSET\"\n")
+            .contains("dpop.nonce_secret_env")
+    );
+    assert!(bad("[dpop]\norigin = \"https://a\"\n").contains("origin"));
+}

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use http::Method;
 
-use super::schema::{AppOnlyName, ExemptionFile, FileConfig, ModeName, RuleFile};
+use super::schema::{AppOnlyName, DpopFile, ExemptionFile, FileConfig, ModeName, RuleFile};
 use crate::config_error::ConfigError;
+use crate::dpop::DpopConfig;
 use crate::layer::Builder;
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::{ExemptSubject, Exemption, Exemptions};
@@ -125,7 +126,36 @@ fn rule(r: RuleFile, i: usize) -> Result<Rule, ConfigError> {
     if let Some(from) = r.enforce_from {
         rule = rule.enforce_from(from.0);
     }
+    if let Some(sender) = r.sender {
+        rule = rule.sender(sender.into());
+    }
     Ok(rule)
+}
+
+fn dpop(d: DpopFile) -> Result<DpopConfig, ConfigError> {
+    let mut config = DpopConfig::new().trust_forwarded_headers(d.trust_forwarded_headers);
+    if let Some(origin) = d.public_origin {
+        config = config.public_origin(origin);
+    }
+    if let Some(secs) = d.window_seconds {
+        config = config.window(Duration::from_secs(secs));
+    }
+    if let Some(capacity) = d.replay_capacity {
+        config = config.replay_capacity(capacity);
+    }
+    let rotation = Duration::from_secs(d.nonce_rotation_seconds.unwrap_or(300));
+    if let Some(var) = d.nonce_secret_env {
+        // The secret itself is never echoed in the error.
+        let secret = std::env::var(&var).map_err(|_| {
+            ConfigError::invalid(
+                "dpop.nonce_secret_env",
+                &var,
+                format!("the environment variable {var:?} is not set (or not UTF-8)"),
+            )
+        })?;
+        config = config.nonces(secret.into_bytes(), rotation);
+    }
+    Ok(config)
 }
 
 pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
@@ -194,6 +224,9 @@ pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
     }
     if let Some(t) = file.tenants {
         b = b.allow_tenants(t.allow).deny_tenants(t.deny);
+    }
+    if let Some(d) = file.dpop {
+        b = b.dpop(dpop(d)?);
     }
     let list = exemptions(file.exemptions)?;
     Ok(b.exemptions(Exemptions::new(list)))

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::value::{Datetime, Offset};
 
+use crate::dpop::Sender;
 use crate::policy::route::Access;
 use crate::time::DateTime;
 
@@ -34,6 +35,41 @@ pub(super) struct FileConfig {
     pub(super) tenants: Option<TenantsFile>,
     #[serde(default)]
     pub(super) exemptions: Vec<ExemptionFile>,
+    pub(super) dpop: Option<DpopFile>,
+}
+
+/// The `[dpop]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DpopFile {
+    pub(super) public_origin: Option<String>,
+    #[serde(default)]
+    pub(super) trust_forwarded_headers: bool,
+    pub(super) window_seconds: Option<u64>,
+    pub(super) replay_capacity: Option<usize>,
+    /// The environment variable holding the nonce secret (secrets stay out
+    /// of the file); nonces are off without it.
+    pub(super) nonce_secret_env: Option<String>,
+    pub(super) nonce_rotation_seconds: Option<u64>,
+}
+
+/// A rule's `sender`.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum SenderName {
+    Bearer,
+    DpopAllowed,
+    DpopRequired,
+}
+
+impl From<SenderName> for Sender {
+    fn from(s: SenderName) -> Self {
+        match s {
+            SenderName::Bearer => Self::Bearer,
+            SenderName::DpopAllowed => Self::DpopAllowed,
+            SenderName::DpopRequired => Self::DpopRequired,
+        }
+    }
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -87,6 +123,7 @@ pub(super) struct RuleFile {
     #[serde(default)]
     pub(super) mode: ModeName,
     pub(super) enforce_from: Option<Instant>,
+    pub(super) sender: Option<SenderName>,
 }
 
 #[derive(Deserialize)]
