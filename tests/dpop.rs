@@ -589,3 +589,63 @@ fn the_example_runs_as_documented() {
         "{stdout}"
     );
 }
+
+/// `inspect` explains a DPoP-bound token and, given a proof, its checks.
+#[cfg(feature = "cli")]
+#[test]
+fn inspect_explains_the_binding_and_the_proof() {
+    use tower_mfa::inspect::{Options, Verdict, inspect};
+    let clock = clock();
+    let client = Client::es256();
+    let bound = token(Some(&client.jkt()));
+    let report = inspect(&bound, &Options::default()).expect("report");
+    let dpop = report.dpop.clone().expect("bound");
+    assert_eq!(dpop.bound_to.as_deref(), Some(client.jkt().as_str()));
+    assert!(dpop.proof_checks.is_empty());
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("bound to key {}", client.jkt()))
+    );
+    assert!(
+        inspect(&token(None), &Options::default())
+            .expect("report")
+            .dpop
+            .is_none()
+    );
+
+    let mut opts = Options::default();
+    opts.dpop_proof = Some(client.proof("GET", REQUIRED, &bound, secs(&clock)));
+    let report = inspect(&bound, &opts).expect("report");
+    let checks = &report.dpop.as_ref().expect("dpop").proof_checks;
+    let names: Vec<_> = checks.iter().map(|c| c.name).collect();
+    assert_eq!(names, ["proof", "cnf.jkt", "ath", "iat", "jti", "htm/htu"]);
+    assert!(checks.iter().all(|c| c.result.is_ok()), "{checks:?}");
+    assert_eq!(report.verdict, Verdict::Pass);
+    assert!(
+        report
+            .to_string()
+            .contains("https://api.example.com/v1/payments")
+    );
+
+    // Another key's proof; a proof for another token; a broken proof.
+    let other = Client::es256();
+    opts.dpop_proof = Some(other.proof("GET", REQUIRED, &bound, secs(&clock)));
+    let report = inspect(&bound, &opts).expect("report");
+    assert_eq!(
+        report.verdict,
+        Verdict::Refused(tower_mfa::Reason::DpopKeyMismatch)
+    );
+    opts.dpop_proof = Some(client.proof("GET", REQUIRED, "another token", secs(&clock)));
+    let report = inspect(&bound, &opts).expect("report");
+    assert_eq!(
+        report.verdict,
+        Verdict::Refused(tower_mfa::Reason::DpopTokenHashMismatch)
+    );
+    opts.dpop_proof = Some("not.a.proof".into());
+    let report = inspect(&bound, &opts).expect("report");
+    assert_eq!(
+        report.verdict,
+        Verdict::Refused(tower_mfa::Reason::DpopMalformedProof)
+    );
+}

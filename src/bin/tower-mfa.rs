@@ -44,6 +44,9 @@ struct InspectArgs {
     /// Read the issuer's JWK Set from this file and verify the signature.
     #[arg(long, value_name = "PATH")]
     jwks_file: Option<PathBuf>,
+    /// Check this DPoP proof (the `DPoP` header's value) against the token.
+    #[arg(long, value_name = "PROOF")]
+    dpop: Option<String>,
     /// Allow an `http://` JWKS URL on a loopback address.
     #[arg(long)]
     allow_http_loopback: bool,
@@ -160,6 +163,7 @@ fn options(args: &InspectArgs) -> Options {
     opts.issuer.clone_from(&args.issuer);
     opts.audiences.clone_from(&args.audiences);
     opts.strict_rfc9068 = args.strict_rfc9068;
+    opts.dpop_proof.clone_from(&args.dpop);
     opts.leeway = Duration::from_secs(args.leeway);
     opts
 }

@@ -227,7 +227,7 @@ fn check_payload(
 /// A proof whose header, key and signature passed, not yet compared with
 /// any request.
 #[derive(Debug)]
-#[allow(dead_code)] // `inspect` reads them
+#[cfg_attr(not(feature = "cli"), allow(dead_code))] // `inspect` reads them
 pub(crate) struct Unbound {
     /// The proof's header.
     pub(crate) header: Map<String, Value>,

@@ -134,4 +134,7 @@ pub struct Report {
     pub max_lifetime: Duration,
     /// What the layer would answer on an `mfa` route.
     pub verdict: Verdict,
+    /// The token's DPoP binding and the proof checks, when it is bound or
+    /// a proof was given.
+    pub dpop: Option<super::DpopReport>,
 }
