@@ -34,6 +34,61 @@
 //! # fn main() {}
 //! ```
 //!
+//! ## One request through the layer
+//!
+//! With static keys and a manual clock, a layer needs no network and no real
+//! time: a test can send it requests directly. A request without a token on a
+//! route that requires MFA gets a 401 with a bare `Bearer` challenge, and one
+//! with a token that cannot be verified gets `error="invalid_token"`; the
+//! inner service is never called.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::time::{Duration, UNIX_EPOCH};
+//!
+//! use http::{Request, Response, StatusCode, header};
+//! use tower::{Layer, ServiceExt, service_fn};
+//! use tower_mfa::clock::ManualClock;
+//! use tower_mfa::{RequireMfaLayer, Rule};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The issuer's public key set (one Ed25519 key), given inline.
+//! let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1",
+//!     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+//! let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_750_000_000));
+//! let layer = RequireMfaLayer::builder()
+//!     .issuer("https://issuer.example/")
+//!     .audience("api://partner-api")
+//!     .static_jwks(jwks)?
+//!     .clock(clock)
+//!     .rule(Rule::mfa("/v1/**"))
+//!     .build()?;
+//! let service = layer.layer(service_fn(|_req: Request<String>| async {
+//!     Ok::<_, Infallible>(Response::new(String::from("reached")))
+//! }));
+//!
+//! let response = service
+//!     .clone()
+//!     .oneshot(Request::get("/v1/customers").body(String::new())?)
+//!     .await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+//!
+//! let forged = Request::get("/v1/customers")
+//!     .header(header::AUTHORIZATION, "Bearer eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.e30.AAAA")
+//!     .body(String::new())?;
+//! let response = service.oneshot(forged).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert!(
+//!     response.headers()[header::WWW_AUTHENTICATE]
+//!         .to_str()?
+//!         .starts_with(r#"Bearer error="invalid_token""#)
+//! );
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## What happens to a request
 //! 1. The first matching [`Rule`] decides what the route needs ([`Access`]):
 //!    `public`, `optional`, `authenticated` (the default) or `mfa`. Rules
@@ -84,11 +139,16 @@
 //! `aws_lc_rs` feature) with keys parsed once, when the key set is loaded:
 //! jsonwebtoken's process-wide `CryptoProvider` is neither needed nor
 //! touched, so enabling both of its backends elsewhere does no harm.
+//!
+//! ## Design
+//! The request pipeline step by step, with each step's file and type, and
+//! where to add a rule kind, a challenge style or a key source, is in
+//! `docs/ARCHITECTURE.md` in this crate's repository.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(unreachable_pub)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
 mod cache;
@@ -97,10 +157,12 @@ mod claims;
 pub mod clock;
 mod config_error;
 #[cfg(feature = "config-file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
 pub mod config_file;
 mod dpop;
 mod error;
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod inspect;
 pub mod jwks;
 mod layer;
@@ -113,8 +175,10 @@ mod time;
 mod token;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 #[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;
 
 /// The README's examples, compiled as doctests.

@@ -70,7 +70,7 @@ fn every_corpus_directory_has_a_replay() {
         let name = name.to_string_lossy();
         assert!(
             known.contains(&name.as_ref()),
-            "fuzz/corpus/{name} has no replay in tests/fuzz_corpus.rs"
+            "fuzz/corpus/{name} has no replay in tests/it/fuzz_corpus.rs"
         );
     }
 }

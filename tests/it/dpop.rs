@@ -3,14 +3,10 @@
 //! report-only, server nonces, gRPC answers, the exact challenges and the
 //! `build()` errors.
 
-#[path = "support/dpop.rs"]
-mod dpop;
-#[path = "support/mint.rs"]
-mod mint;
-
 use std::time::Duration;
 
-use dpop::*;
+use crate::dpop_client::*;
+use crate::mint;
 use http::StatusCode;
 use serde_json::json;
 use tower_mfa::{ConfigError, DpopConfig, RequireMfaLayer, Rule, Sender};
@@ -559,35 +555,6 @@ sender = "dpop_required"
             .contains("dpop.nonce_secret_env")
     );
     assert!(bad("[dpop]\norigin = \"https://a\"\n").contains("origin"));
-}
-
-/// `examples/dpop.rs` (docs/DPOP.md) runs and gets the answers it expects.
-#[test]
-fn the_example_runs_as_documented() {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
-    let binary = profile_dir.join("examples").join("dpop");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build --example dpop` (plain `cargo test` builds it)",
-        binary.display()
-    );
-    let out = std::process::Command::new(&binary).output().expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("DPoP token with its proof: 200 OK"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("the same proof again (replay): 401 Unauthorized [\"DPoP error=\\\"invalid_dpop_proof\\\""), "{stdout}");
-    assert!(
-        stdout.contains("the bound token as Bearer (downgrade): 401"),
-        "{stdout}"
-    );
 }
 
 /// `inspect` explains a DPoP-bound token and, given a proof, its checks.
