@@ -136,6 +136,7 @@ pub use pipeline::Decision;
 pub use policy::caller::{AppOnly, Caller};
 pub use policy::exempt::{ExemptSubject, Exemption, Exemptions};
 pub use policy::mfa::{MfaPolicy, MfaProof};
+pub use policy::requirement::Requirement;
 pub use policy::route::{Access, Rule};
 pub use token::extract::TokenSource;
 

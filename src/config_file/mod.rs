@@ -104,6 +104,7 @@
 //! ```
 
 mod convert;
+mod requirement;
 mod schema;
 
 use std::path::Path;

@@ -17,6 +17,7 @@ use crate::pipeline::Pipeline;
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
 use crate::policy::mfa::MfaPolicy;
+use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, TokenSource};
 use crate::token::jws::TypPolicy;
@@ -54,8 +55,8 @@ pub struct Builder {
     pub(super) refresh: RefreshPolicy,
     pub(super) rules: Vec<Rule>,
     pub(super) default_access: Access,
-    pub(super) mfa: MfaPolicy,
-    pub(super) app_only: AppOnly,
+    pub(super) requirement: Requirement,
+    pub(super) requirements: Vec<(String, Requirement)>,
     pub(super) exemptions: Exemptions,
     pub(super) leeway: Duration,
     pub(super) max_lifetime: Duration,
@@ -63,10 +64,7 @@ pub struct Builder {
     pub(super) max_token_len: usize,
     pub(super) sources: Sources,
     pub(super) realm: Option<String>,
-    pub(super) style: ChallengeStyle,
     pub(super) unavailable_status: KeysUnavailableStatus,
-    pub(super) step_up: Option<String>,
-    pub(super) claims_challenge: Option<ClaimsChallenge>,
     pub(super) tenants: TenantFilter,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) cache_bytes: u64,
@@ -96,8 +94,8 @@ impl Builder {
             refresh: RefreshPolicy::default(),
             rules: Vec::new(),
             default_access: Access::Authenticated,
-            mfa: MfaPolicy::default(),
-            app_only: AppOnly::Allow,
+            requirement: Requirement::mfa(),
+            requirements: Vec::new(),
             exemptions: Exemptions::default(),
             leeway: DEFAULT_LEEWAY,
             max_lifetime: DEFAULT_MAX_LIFETIME,
@@ -105,10 +103,7 @@ impl Builder {
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             sources: Sources::default(),
             realm: None,
-            style: ChallengeStyle::PartnerCenter,
             unavailable_status: KeysUnavailableStatus::ServiceUnavailable,
-            step_up: None,
-            claims_challenge: None,
             tenants: TenantFilter::default(),
             clock: Arc::new(SystemClock),
             cache_bytes: DEFAULT_CACHE_BYTES,
@@ -228,15 +223,38 @@ impl Builder {
         self
     }
 
-    /// What counts as MFA proof.
+    /// What counts as MFA proof (in the default requirement).
     pub fn mfa_policy(mut self, policy: MfaPolicy) -> Self {
-        self.mfa = policy;
+        self.requirement.mfa = policy;
         self
     }
 
-    /// What `mfa` routes do with app-only callers (default: allow).
+    /// What `mfa` routes do with app-only callers (default: allow; in the
+    /// default requirement).
     pub fn app_only(mut self, app_only: AppOnly) -> Self {
-        self.app_only = app_only;
+        self.requirement.app_only = app_only;
+        self
+    }
+
+    /// Replaces the default requirement, the one of `mfa` rules that name
+    /// none (default: [`Requirement::mfa`]). [`Builder::mfa_policy`],
+    /// [`Builder::app_only`], [`Builder::challenge_style`],
+    /// [`Builder::entra_claims_challenge`] and [`Builder::step_up_url`] set
+    /// its parts.
+    pub fn default_requirement(mut self, requirement: Requirement) -> Self {
+        self.requirement = requirement;
+        self
+    }
+
+    /// Registers a requirement under `name`, for `mfa` rules that name it
+    /// with [`Rule::requirement`]. Registering a name again replaces the
+    /// requirement.
+    pub fn requirement(mut self, name: impl Into<String>, requirement: Requirement) -> Self {
+        let name = name.into();
+        match self.requirements.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, slot)) => *slot = requirement,
+            None => self.requirements.push((name, requirement)),
+        }
         self
     }
 
@@ -306,9 +324,10 @@ impl Builder {
         self
     }
 
-    /// How missing MFA is answered to API clients (default: Partner Center).
+    /// How missing MFA is answered to API clients (default: Partner Center;
+    /// in the default requirement).
     pub fn challenge_style(mut self, style: ChallengeStyle) -> Self {
-        self.style = style;
+        self.requirement.style = style;
         self
     }
 
@@ -323,9 +342,9 @@ impl Builder {
     /// (`error="insufficient_claims"`, asking for this authentication
     /// context) when the token's client declares the `cp1` capability
     /// (`xms_cc`, compared case-insensitively); other clients get the
-    /// configured [`ChallengeStyle`].
+    /// configured [`ChallengeStyle`] (in the default requirement).
     pub fn entra_claims_challenge(mut self, challenge: ClaimsChallenge) -> Self {
-        self.claims_challenge = Some(challenge);
+        self.requirement.claims_challenge = Some(challenge);
         self
     }
 
@@ -333,9 +352,10 @@ impl Builder {
     /// this step-up URL with `303 See Other`, carrying the return path as
     /// `return_to` (or in place of `{return_to}`). The return path stays on
     /// the site: a leading run of `/` or `\` (`//evil.example`) becomes one
-    /// `/`, and a path not starting with `/` becomes `/`.
+    /// `/`, and a path not starting with `/` becomes `/` (in the default
+    /// requirement).
     pub fn step_up_url(mut self, url: impl Into<String>) -> Self {
-        self.step_up = Some(url.into());
+        self.requirement.step_up = Some(url.into());
         self
     }
 
@@ -387,7 +407,9 @@ impl Builder {
     /// on loopback, when allowed); a rule pattern that does not parse; a
     /// step-up URL that cannot be a `Location`; an RFC 9470 challenge style
     /// with neither `acr_values` nor `max_age` while the MFA policy sets no
-    /// `max_age` either; or a default HTTP client that cannot be built.
+    /// `max_age` either; a rule naming a requirement that was not
+    /// registered (or naming one on a rule that is not `mfa`); or a default
+    /// HTTP client that cannot be built.
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
         validate::settings(self).map(|settings| RequireMfaLayer::new(Pipeline::new(settings)))
     }

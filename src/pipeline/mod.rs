@@ -38,6 +38,7 @@ use crate::original_path::OriginalPath;
 use crate::policy::caller::{AppOnly, Caller, classify};
 use crate::policy::exempt::Exemptions;
 use crate::policy::mfa::{MfaPolicy, MfaProof, check_mfa_route};
+use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::time::unix_seconds;
 use crate::token::extract::{Sources, bearer_token};
@@ -55,11 +56,38 @@ pub(crate) struct Pipeline {
     validation: Validation,
     pub(crate) keys: KeyStore,
     pub(crate) cache: Option<TokenCache>,
+    /// The default requirement (rules' index 0).
+    default: Compiled,
+    /// The named requirements (rules' index `n` is `named[n - 1]`).
+    named: Box<[Compiled]>,
+    exemptions: Exemptions,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// One requirement, ready for requests: how MFA is proven, what app-only
+/// callers get, and its pre-rendered answers.
+struct Compiled {
     mfa: MfaPolicy,
     app_only: AppOnly,
-    exemptions: Exemptions,
     answers: Answers,
-    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Compiled {
+    fn new(r: Requirement, answers: &AnswerSettings) -> Self {
+        let policy_max_age = r.mfa.max_age.map(|age| age.as_secs());
+        Self {
+            answers: Answers::new(
+                answers.realm.as_deref(),
+                &r.style,
+                answers.keys_unavailable,
+                r.step_up,
+                r.claims_challenge.as_ref(),
+                policy_max_age,
+            ),
+            mfa: r.mfa,
+            app_only: r.app_only,
+        }
+    }
 }
 
 /// What [`Pipeline::extract`] found.
@@ -105,13 +133,17 @@ impl Pipeline {
             sources,
             max_token_len,
             typ,
-            mfa,
-            app_only,
+            requirements,
             exemptions,
             answers,
             clock,
             cache_bytes,
         } = settings;
+        let mut requirements = requirements.into_iter().map(|r| Compiled::new(r, &answers));
+        let default = requirements
+            .next()
+            .unwrap_or_else(|| Compiled::new(Requirement::mfa(), &answers));
+        let named = requirements.collect();
         for rule in &mut rules {
             // Roles are not named: a client cannot obtain one by asking
             // for a scope (a missing role has its own answer).
@@ -119,7 +151,6 @@ impl Pipeline {
                 rule.scope_challenge = Some(scope_challenge(&rule.scopes));
             }
         }
-        let policy_max_age = mfa.max_age.map(|age| age.as_secs());
         let keys = KeyStore::new(
             keys.source,
             keys.static_keys,
@@ -144,17 +175,9 @@ impl Pipeline {
             },
             keys,
             cache: (cache_bytes > 0).then(|| TokenCache::new(cache_bytes)),
-            mfa,
-            app_only,
+            default,
+            named,
             exemptions,
-            answers: Answers::new(
-                answers.realm.as_deref(),
-                &answers.style,
-                answers.keys_unavailable,
-                answers.step_up,
-                answers.claims_challenge.as_ref(),
-                policy_max_age,
-            ),
             clock,
         }
     }
@@ -162,6 +185,15 @@ impl Pipeline {
     /// The configured rules, in order (for `Debug`).
     pub(crate) fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The requirement of `rule` (resolved by `build()`; the default one
+    /// for every rule that names none).
+    fn requirement(&self, rule: &Rule) -> &Compiled {
+        rule.requirement_index
+            .checked_sub(1)
+            .and_then(|n| self.named.get(n))
+            .unwrap_or(&self.default)
     }
 
     /// Step 1: the rule for a request, first match wins, else the default.
@@ -252,9 +284,10 @@ impl Pipeline {
         if rule.access != Access::Mfa {
             return Ok(None);
         }
+        let requirement = self.requirement(rule);
         check_mfa_route(
-            &self.mfa,
-            self.app_only,
+            &requirement.mfa,
+            requirement.app_only,
             caller,
             claims,
             unix_seconds(now),
@@ -306,7 +339,7 @@ impl Pipeline {
                 .iter()
                 .any(|cap| cap.eq_ignore_ascii_case("cp1"))
         });
-        self.answers.render(
+        self.requirement(rule).answers.render(
             reason,
             rule.scope_challenge.as_ref(),
             facts,

@@ -5,4 +5,5 @@ pub(crate) mod caller;
 pub(crate) mod exempt;
 pub(crate) mod mfa;
 pub(crate) mod pattern;
+pub(crate) mod requirement;
 pub(crate) mod route;
