@@ -124,8 +124,9 @@ pub struct ReadmeDoctests;
 pub use body::ResponseBody;
 pub use cache::DEFAULT_CACHE_BYTES;
 pub use challenge::{
-    ChallengeStyle, ClaimsChallenge, GRPC_ERROR_DOMAIN, GRPC_MISSING_ROLE_REASON,
-    KeysUnavailableStatus, MFA_REASON_PHRASE, grpc_error_reason,
+    ChallengeStyle, ClaimsChallenge, GRPC_ERROR_DOMAIN, GRPC_MISSING_ROLE_REASON, IsBrowser,
+    KeysUnavailableStatus, MFA_REASON_PHRASE, Refusal, RefusalBody, RenderRefusal,
+    grpc_error_reason,
 };
 pub use claims::Claims;
 pub use config_error::ConfigError;

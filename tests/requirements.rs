@@ -2,7 +2,6 @@
 //! tokens with and without each proof, the exact challenge of each refusal,
 //! report-only on a route with a named requirement, the same layer read from
 //! TOML, and the errors naming a rule whose requirement does not exist.
-#![cfg(feature = "config-file")]
 
 #[path = "support/mint.rs"]
 mod mint;

@@ -7,16 +7,14 @@ use std::time::Duration;
 use super::RequireMfaLayer;
 use super::validate::{self, KeySource};
 use crate::cache::DEFAULT_CACHE_BYTES;
-use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
+use crate::challenge::{IsBrowser, KeysUnavailableStatus, RenderRefusal};
 use crate::clock::{Clock, SystemClock};
 use crate::config_error::ConfigError;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::RefreshPolicy;
 use crate::pipeline::Pipeline;
-use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
-use crate::policy::mfa::MfaPolicy;
 use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, TokenSource};
@@ -65,6 +63,8 @@ pub struct Builder {
     pub(super) sources: Sources,
     pub(super) realm: Option<String>,
     pub(super) unavailable_status: KeysUnavailableStatus,
+    pub(super) renderer: Option<Arc<dyn RenderRefusal>>,
+    pub(super) browser: Option<Arc<dyn IsBrowser>>,
     pub(super) tenants: TenantFilter,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) cache_bytes: u64,
@@ -104,6 +104,8 @@ impl Builder {
             sources: Sources::default(),
             realm: None,
             unavailable_status: KeysUnavailableStatus::ServiceUnavailable,
+            renderer: None,
+            browser: None,
             tenants: TenantFilter::default(),
             clock: Arc::new(SystemClock),
             cache_bytes: DEFAULT_CACHE_BYTES,
@@ -223,41 +225,6 @@ impl Builder {
         self
     }
 
-    /// What counts as MFA proof (in the default requirement).
-    pub fn mfa_policy(mut self, policy: MfaPolicy) -> Self {
-        self.requirement.mfa = policy;
-        self
-    }
-
-    /// What `mfa` routes do with app-only callers (default: allow; in the
-    /// default requirement).
-    pub fn app_only(mut self, app_only: AppOnly) -> Self {
-        self.requirement.app_only = app_only;
-        self
-    }
-
-    /// Replaces the default requirement, the one of `mfa` rules that name
-    /// none (default: [`Requirement::mfa`]). [`Builder::mfa_policy`],
-    /// [`Builder::app_only`], [`Builder::challenge_style`],
-    /// [`Builder::entra_claims_challenge`] and [`Builder::step_up_url`] set
-    /// its parts.
-    pub fn default_requirement(mut self, requirement: Requirement) -> Self {
-        self.requirement = requirement;
-        self
-    }
-
-    /// Registers a requirement under `name`, for `mfa` rules that name it
-    /// with [`Rule::requirement`]. Registering a name again replaces the
-    /// requirement.
-    pub fn requirement(mut self, name: impl Into<String>, requirement: Requirement) -> Self {
-        let name = name.into();
-        match self.requirements.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, slot)) => *slot = requirement,
-            None => self.requirements.push((name, requirement)),
-        }
-        self
-    }
-
     /// Exemptions from the MFA check on `mfa` routes (none by default).
     /// Keep a clone to [`replace`](Exemptions::replace) the list later
     /// without rebuilding the layer. Replaces any set given before (also one
@@ -315,47 +282,6 @@ impl Builder {
     /// a 400.
     pub fn token_source(mut self, source: impl TokenSource) -> Self {
         self.sources.custom = Some(Arc::new(source));
-        self
-    }
-
-    /// The `realm` of the bare `Bearer` challenge (absent by default).
-    pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = Some(realm.into());
-        self
-    }
-
-    /// How missing MFA is answered to API clients (default: Partner Center;
-    /// in the default requirement).
-    pub fn challenge_style(mut self, style: ChallengeStyle) -> Self {
-        self.requirement.style = style;
-        self
-    }
-
-    /// The answer to an unknown `kid` while the key endpoint fails: 503
-    /// with `Retry-After` (default) or 401 `invalid_token`.
-    pub fn keys_unavailable_status(mut self, status: KeysUnavailableStatus) -> Self {
-        self.unavailable_status = status;
-        self
-    }
-
-    /// Answers missing MFA with Entra's claims challenge
-    /// (`error="insufficient_claims"`, asking for this authentication
-    /// context) when the token's client declares the `cp1` capability
-    /// (`xms_cc`, compared case-insensitively); other clients get the
-    /// configured [`ChallengeStyle`] (in the default requirement).
-    pub fn entra_claims_challenge(mut self, challenge: ClaimsChallenge) -> Self {
-        self.requirement.claims_challenge = Some(challenge);
-        self
-    }
-
-    /// Redirects browsers (an `Accept` that lists `text/html`) without MFA to
-    /// this step-up URL with `303 See Other`, carrying the return path as
-    /// `return_to` (or in place of `{return_to}`). The return path stays on
-    /// the site: a leading run of `/` or `\` (`//evil.example`) becomes one
-    /// `/`, and a path not starting with `/` becomes `/` (in the default
-    /// requirement).
-    pub fn step_up_url(mut self, url: impl Into<String>) -> Self {
-        self.requirement.step_up = Some(url.into());
         self
     }
 

@@ -118,6 +118,8 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
         answers: AnswerSettings {
             realm: b.realm,
             keys_unavailable: b.unavailable_status,
+            renderer: b.renderer,
+            browser: b.browser,
         },
         clock: b.clock,
         cache_bytes: b.cache_bytes,

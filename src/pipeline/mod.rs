@@ -29,7 +29,7 @@ pub(crate) use settings::{AnswerSettings, KeySettings, Settings};
 
 use crate::body::ResponseBody;
 use crate::cache::TokenCache;
-use crate::challenge::{Answers, Facts, scope_challenge};
+use crate::challenge::{Answers, Facts, IsBrowser, scope_challenge};
 use crate::claims::Claims;
 use crate::clock::Clock;
 use crate::error::{ErrorKind, Reason};
@@ -61,6 +61,7 @@ pub(crate) struct Pipeline {
     /// The named requirements (rules' index `n` is `named[n - 1]`).
     named: Box<[Compiled]>,
     exemptions: Exemptions,
+    browser: Option<Arc<dyn IsBrowser>>,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -83,6 +84,7 @@ impl Compiled {
                 r.step_up,
                 r.claims_challenge.as_ref(),
                 policy_max_age,
+                answers.renderer.clone(),
             ),
             mfa: r.mfa,
             app_only: r.app_only,
@@ -178,6 +180,7 @@ impl Pipeline {
             default,
             named,
             exemptions,
+            browser: answers.browser.clone(),
             clock,
         }
     }
@@ -332,7 +335,7 @@ impl Pipeline {
         return_to: &str,
         now: SystemTime,
     ) -> Response<ResponseBody<B>> {
-        let mut facts = Facts::of(headers);
+        let mut facts = Facts::of(headers, self.browser.as_deref());
         // Capability names are compared ASCII case-insensitively (`CP1`, `Cp1`).
         facts.cp1 = claims.is_some_and(|c| {
             c.client_capabilities()

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::challenge::KeysUnavailableStatus;
+use crate::challenge::{IsBrowser, KeysUnavailableStatus, RenderRefusal};
 use crate::clock::Clock;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
@@ -53,4 +53,6 @@ pub(crate) struct KeySettings {
 pub(crate) struct AnswerSettings {
     pub(crate) realm: Option<String>,
     pub(crate) keys_unavailable: KeysUnavailableStatus,
+    pub(crate) renderer: Option<Arc<dyn RenderRefusal>>,
+    pub(crate) browser: Option<Arc<dyn IsBrowser>>,
 }
