@@ -682,12 +682,17 @@ fn the_documented_examples_parse() {
             let builder =
                 Builder::from_toml_str(toml).unwrap_or_else(|e| panic!("{at}: {e}\n{toml}"));
             if toml.contains("issuer") {
-                builder.build().unwrap_or_else(|e| panic!("{at}: {e}\n{toml}"));
+                builder
+                    .build()
+                    .unwrap_or_else(|e| panic!("{at}: {e}\n{toml}"));
             }
             config_blocks += 1;
         }
     }
-    assert!(config_blocks >= 3, "found {config_blocks} configuration blocks");
+    assert!(
+        config_blocks >= 3,
+        "found {config_blocks} configuration blocks"
+    );
 }
 
 /// The demo's configuration file parses and builds (with an issuer and keys
