@@ -48,7 +48,9 @@
 //!    then the rule's scopes and roles.
 //! 5. On `mfa` routes, users must show MFA (`amr` holds `mfa` by default);
 //!    app-only callers skip the check by default ([`AppOnly`]); an
-//!    [`Exemption`] can stand in for missing proof.
+//!    [`Exemption`] can stand in for missing proof. What counts as proof and
+//!    how a refusal is answered is the route's [`Requirement`]: the layer's
+//!    default one, or one a rule names ([`Rule::requirement`]).
 //! 6. A request that passes carries [`Claims`] and [`Decision`] in its
 //!    extensions. Every refusal and every decision on a verified token is
 //!    logged at target `tower_mfa::decision`.
@@ -73,7 +75,7 @@
 //! - `metrics`: counters of decisions, key fetches and token-cache lookups
 //!   through the `metrics` facade (`tower_mfa_decisions_total{outcome,kind}`,
 //!   `tower_mfa_jwks_fetches_total{result}`, `tower_mfa_token_cache_total{result}`).
-//! - `config-file`: configuration from a TOML file (module `config_file`):
+//! - `config-file` (default): configuration from a TOML file (module `config_file`):
 //!   `Builder::from_toml_str`, `Builder::from_toml_file` and
 //!   `Exemptions::from_toml_str` for reloading exemptions.
 //! - `cli`: the `tower-mfa inspect` command (`cargo install tower-mfa
