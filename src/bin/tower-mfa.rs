@@ -1,17 +1,21 @@
 //! `tower-mfa inspect <token|->`: decode a bearer token and explain what the
-//! `RequireMfaLayer` would answer on an `mfa` route. The logic lives in
-//! `tower_mfa::inspect`; this file parses arguments and prints.
+//! `RequireMfaLayer` would answer: with `--config FILE --path P`, the answer
+//! of the layer that file configures on that route; without, on an `mfa`
+//! route. The logic lives in `tower_mfa::inspect`; this file parses
+//! arguments and prints (text, colours only on a terminal without
+//! `NO_COLOR`, or `--json`).
 //!
 //! Exit codes: 0 would pass, 1 would be refused, 2 usage or input error.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tower_mfa::AppOnly;
+use http::Method;
 use tower_mfa::inspect::{self, Options, Report};
+use tower_mfa::{AppOnly, Builder, RequireMfaLayer};
 
 /// Largest input read from stdin (a token is capped at 16 KiB anyway).
 const MAX_STDIN: u64 = 1024 * 1024;
@@ -38,44 +42,71 @@ struct InspectArgs {
     /// `Bearer ` are ignored.
     #[arg(value_name = "TOKEN|-")]
     token: String,
+    /// The layer's TOML configuration: judge the request as the layer it
+    /// configures would (rules, tenant lists, scopes, roles, exemptions,
+    /// report-only, `enforce_from`). The token-policy flags below do not
+    /// apply with it: the file says all of that.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// With --config: the request path to judge.
+    #[arg(long, value_name = "P", requires = "config", default_value = "/")]
+    path: String,
+    /// With --config: the request method.
+    #[arg(long, value_name = "M", requires = "config", default_value = "GET")]
+    method: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
     /// Fetch the issuer's JWK Set from this URL and verify the signature.
-    #[arg(long, value_name = "URL", conflicts_with = "jwks_file")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["jwks_file", "discovery"])]
     jwks: Option<String>,
     /// Read the issuer's JWK Set from this file and verify the signature.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "discovery")]
     jwks_file: Option<PathBuf>,
-    /// Allow an `http://` JWKS URL on a loopback address.
+    /// With --config: find the JWK Set through this OpenID discovery document.
+    #[arg(long, value_name = "URL", requires = "config")]
+    discovery: Option<String>,
+    /// Allow an `http://` JWKS or discovery URL on a loopback address.
     #[arg(long)]
     allow_http_loopback: bool,
     /// Compare `iss` with this issuer (exact, or a `{tenantid}` template).
-    #[arg(long, value_name = "ISSUER")]
+    #[arg(long, value_name = "ISSUER", conflicts_with = "config")]
     issuer: Option<String>,
     /// Compare `aud` with this audience (repeatable).
-    #[arg(long = "audience", value_name = "AUDIENCE")]
+    #[arg(long = "audience", value_name = "AUDIENCE", conflicts_with = "config")]
     audiences: Vec<String>,
     /// Accept `amr` methods from two RFC 8176 factor groups as MFA.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     derive_factors: bool,
     /// Accept this `acr` value as MFA (repeatable).
-    #[arg(long = "accept-acr", value_name = "ACR")]
+    #[arg(long = "accept-acr", value_name = "ACR", conflicts_with = "config")]
     accept_acr: Vec<String>,
     /// Accept this Entra authentication context id (`acrs`) as MFA (repeatable).
-    #[arg(long = "accept-auth-context", value_name = "ID")]
+    #[arg(
+        long = "accept-auth-context",
+        value_name = "ID",
+        conflicts_with = "config"
+    )]
     accept_auth_context: Vec<String>,
     /// Also read `authenticationmethodsreferences` and the long Microsoft amr claim.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     read_long_amr_claims: bool,
     /// Require the last authentication (`auth_time`) to be at most this old.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", conflicts_with = "config")]
     max_age: Option<u64>,
     /// What `mfa` routes do with app-only callers.
-    #[arg(long, value_enum, default_value_t = AppOnlyArg::Allow)]
+    #[arg(long, value_enum, default_value_t = AppOnlyArg::Allow, conflicts_with = "config")]
     app_only: AppOnlyArg,
     /// RFC 9068 strict `typ` (`at+jwt` or `application/at+jwt`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     strict_rfc9068: bool,
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        conflicts_with = "config"
+    )]
     leeway: u64,
 }
 
@@ -92,8 +123,23 @@ enum AppOnlyArg {
 fn main() -> ExitCode {
     let Command::Inspect(args) = Cli::parse().command;
     match run(&args) {
-        Ok(report) => {
-            println!("{report}");
+        Ok((source, report)) => {
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let mut out = std::io::stdout().lock();
+            if args.json {
+                let mut json = report.to_json();
+                if let (Some(source), Some(object)) = (source, json.as_object_mut()) {
+                    object.insert("keys_from".to_owned(), source.into());
+                }
+                let _ = writeln!(out, "{json:#}");
+            } else {
+                if let Some(source) = source {
+                    let _ = writeln!(out, "keys from: {source}");
+                }
+                let color = std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+                let _ = writeln!(out, "{}", report.render(color).to_string().trim_end());
+            }
             ExitCode::from(report.verdict.exit_code())
         }
         Err(message) => {
@@ -103,7 +149,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &InspectArgs) -> Result<Report, String> {
+/// Where the keys came from (printed first), and the report.
+type Outcome = (Option<String>, Report);
+
+fn run(args: &InspectArgs) -> Result<Outcome, String> {
     let input = if args.token == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -114,20 +163,31 @@ fn run(args: &InspectArgs) -> Result<Report, String> {
     } else {
         args.token.clone()
     };
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))
+    };
+    if let Some(config) = &args.config {
+        let (source, layer) = configured_layer(args, config)?;
+        let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| format!("{:?} is not an HTTP method", args.method))?;
+        let report = runtime()?
+            .block_on(inspect::inspect_route(&input, &layer, method, &args.path))
+            .map_err(|e| e.to_string())?;
+        return Ok((Some(source), report));
+    }
     let opts = options(args);
     if let Some(path) = &args.jwks_file {
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let keys = inspect::parse_jwks(&bytes).map_err(|e| e.to_string())?;
-        println!("keys from: {}", path.display());
-        return inspect::inspect_with_keys(&input, &opts, &keys).map_err(|e| e.to_string());
+        let report = inspect::inspect_with_keys(&input, &opts, &keys).map_err(|e| e.to_string())?;
+        return Ok((Some(path.display().to_string()), report));
     }
     if let Some(url) = &args.jwks {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the runtime: {e}"))?;
-        let report = runtime
+        let report = runtime()?
             .block_on(inspect::inspect_with_jwks(
                 &input,
                 &opts,
@@ -135,10 +195,40 @@ fn run(args: &InspectArgs) -> Result<Report, String> {
                 args.allow_http_loopback,
             ))
             .map_err(|e| e.to_string())?;
-        println!("keys from: {url}");
-        return Ok(report);
+        return Ok((Some(url.clone()), report));
     }
-    inspect::inspect(&input, &opts).map_err(|e| e.to_string())
+    let report = inspect::inspect(&input, &opts).map_err(|e| e.to_string())?;
+    Ok((None, report))
+}
+
+/// The layer the file configures, with the key flags overriding its keys.
+fn configured_layer(
+    args: &InspectArgs,
+    config: &std::path::Path,
+) -> Result<(String, RequireMfaLayer), String> {
+    let mut builder =
+        Builder::from_toml_file(config).map_err(|e| format!("{}: {e}", config.display()))?;
+    if args.allow_http_loopback {
+        builder = builder.allow_http_loopback(true);
+    }
+    let source = if let Some(path) = &args.jwks_file {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        builder = builder.static_jwks(&bytes).map_err(|e| e.to_string())?;
+        path.display().to_string()
+    } else if let Some(url) = &args.jwks {
+        builder = builder.jwks_url(url);
+        url.clone()
+    } else if let Some(url) = &args.discovery {
+        builder = builder.discovery_url(url);
+        url.clone()
+    } else {
+        config.display().to_string()
+    };
+    let layer = builder
+        .build()
+        .map_err(|e| format!("{}: {e}", config.display()))?;
+    Ok((source, layer))
 }
 
 fn options(args: &InspectArgs) -> Options {

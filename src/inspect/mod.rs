@@ -1,14 +1,25 @@
 //! Token inspection: decode a bearer token and explain what
-//! [`RequireMfaLayer`](crate::RequireMfaLayer) would answer on an `mfa`
-//! route (feature `cli`; the `tower-mfa inspect` command prints it).
+//! [`RequireMfaLayer`](crate::RequireMfaLayer) would answer (feature `cli`;
+//! the `tower-mfa inspect` command prints it).
 //!
 //! The usual advice, "use a JWT decoder to check the `amr` value", as a
-//! tool that runs the crate's own checks instead of guessing: the header
-//! checks, the strict JSON parse, the claim types, the time, issuer and
-//! audience checks, the caller classification and the MFA policy are the
-//! very functions the layer calls. With keys ([`inspect_with_keys`],
-//! [`inspect_with_jwks`]) the signature is verified exactly as the layer
-//! does: key by `kid`, the key's one algorithm, aws-lc-rs.
+//! tool that tells what the API will answer and why.
+//!
+//! With a configured layer, [`inspect_route`] judges one request (method,
+//! path, token) by running the layer's own pipeline steps: rule selection,
+//! token extraction, verification (keys, signature, issuer, audience,
+//! tenant lists, times), authorization (scopes, roles, MFA, exemptions,
+//! report-only and `enforce_from`) and the answer (status and
+//! `WWW-Authenticate`). Its [`Report::route`] is exactly the layer's answer;
+//! the differential test `tests/inspect_differential.rs` holds the two
+//! side by side.
+//!
+//! Without a configuration, [`inspect`], [`inspect_with_keys`] and
+//! [`inspect_with_jwks`] judge the token alone, as on an `mfa` route: the
+//! header checks, the strict JSON parse, the claim types, the time, issuer
+//! and audience checks, the caller classification and the MFA policy are
+//! the functions the layer calls, and with keys the signature is verified as
+//! the layer does (key by `kid`, the key's one algorithm, aws-lc-rs).
 //!
 //! ```
 //! use tower_mfa::inspect::{Options, inspect};
@@ -25,12 +36,14 @@
 //! only says that nothing else would refuse the token. Issuer and audience
 //! are compared only when [`Options::issuer`] and [`Options::audiences`] are
 //! given (their presence and types are always checked, as the layer does).
-//! Exemptions and route rules are configuration, not token content: they
-//! are not applied.
+//! Route rules, tenant lists and exemptions are configuration: only
+//! [`inspect_route`] applies them.
 
 mod header;
+mod json;
 mod render;
 mod report;
+mod route;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -49,7 +62,9 @@ use crate::token::extract::is_b64token;
 use crate::token::jws::{self, TypPolicy};
 use crate::token::validate::{IssuerMatch, TenantFilter, Validation, check_times, validate};
 
+pub use render::Rendered;
 pub use report::{HeaderCheck, Report, Signature, Times, Verdict};
+pub use route::{ExemptionUse, Outcome, RouteVerdict, Step, StepState};
 
 /// What to check a token against. The defaults are the layer's defaults.
 #[derive(Debug, Clone)]
@@ -104,6 +119,10 @@ pub enum Error {
     Fetch(String),
     /// The key set document is not a JSON object with a `keys` array.
     InvalidJwks,
+    /// The path to judge is not an absolute path (`/v1/customers`).
+    InvalidPath(String),
+    /// The token cannot be sent in an HTTP header (control characters).
+    NotAHeaderValue,
 }
 
 impl fmt::Display for Error {
@@ -117,6 +136,10 @@ impl fmt::Display for Error {
             Self::Fetch(why) => write!(f, "fetching the key set failed: {why}"),
             Self::InvalidJwks => {
                 f.write_str("the key set is not a JSON object with a `keys` array")
+            }
+            Self::InvalidPath(path) => write!(f, "{path:?} is not an absolute path"),
+            Self::NotAHeaderValue => {
+                f.write_str("the token holds characters an HTTP header cannot carry")
             }
         }
     }
@@ -156,6 +179,44 @@ pub async fn inspect_with_jwks(
     normalize(token)?;
     let keys = fetch_jwks(url, allow_http_loopback).await?;
     inspect_with_keys(token, opts, &keys)
+}
+
+/// Judges `METHOD path` with this token exactly as `layer` does: the
+/// layer's own pipeline steps (rule selection, token extraction,
+/// verification with its keys, tenant lists, scopes, roles, MFA,
+/// exemptions, report-only and `enforce_from`, and the answer), at the
+/// layer's clock. The report's [`Report::route`] holds the verdict, status
+/// and `WWW-Authenticate` value; the rest of the report decodes the token
+/// for the details.
+///
+/// The steps have the layer's side effects but no decision event: a
+/// verified token enters the layer's token cache, an unknown `kid` fetches
+/// keys, and an exemption that applies is audited (target
+/// `tower_mfa::audit`) as every use is. Judge with a layer built for the
+/// purpose when that matters (the `tower-mfa` binary builds its own).
+///
+/// # Errors
+/// [`Error::EmptyInput`], [`Error::InvalidPath`] or
+/// [`Error::NotAHeaderValue`]; a refused request is not an error.
+pub async fn inspect_route(
+    token: &str,
+    layer: &crate::RequireMfaLayer,
+    method: http::Method,
+    path: &str,
+) -> Result<Report, Error> {
+    let token = normalize(token)?;
+    let route = route::judge(layer, token, method, path).await?;
+    let opts = Options {
+        now: Some(route.now),
+        ..Options::default()
+    };
+    let mut report = run(token, &opts, None)?;
+    report.verdict = match route.reason {
+        Some(reason) if !route.passes() => Verdict::Refused(reason),
+        _ => Verdict::Pass,
+    };
+    report.route = Some(route);
+    Ok(report)
 }
 
 /// Fetches a JWK Set with the layer's hardened fetch: https only (loopback
@@ -236,6 +297,7 @@ fn run(input: &str, opts: &Options, keys: Option<&KeySet>) -> Result<Report, Err
         leeway: opts.leeway,
         max_lifetime: opts.max_lifetime,
         verdict: Verdict::Pass,
+        route: None,
     };
 
     // What the token says, decoded whatever its faults (never trusted).

@@ -4,8 +4,13 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::report::{Report, Signature};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::report::{Report, Signature, Verdict};
+use super::route::{Outcome, RouteVerdict, StepState};
+use crate::challenge::{self, KeysUnavailableStatus};
 use crate::error::{ErrorKind, Reason};
+use crate::log::Escaped;
 use crate::policy::mfa::MfaProof;
 use crate::time::{rfc3339, unix_seconds};
 
@@ -53,8 +58,171 @@ fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
+/// A [`Report`] rendered as text ([`Report::render`]): the verdict first,
+/// then why (each step with ok/FAIL), then the details of the token.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendered<'a> {
+    report: &'a Report,
+    color: bool,
+}
+
+impl Report {
+    /// The text `tower-mfa inspect` prints; `color` adds ANSI colours to the
+    /// verdict and the ok/FAIL marks (for a terminal). `Display` is
+    /// `render(false)`.
+    #[must_use]
+    pub fn render(&self, color: bool) -> Rendered<'_> {
+        Rendered {
+            report: self,
+            color,
+        }
+    }
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.render(false).fmt(f)
+    }
+}
+
+/// ANSI colour codes, or nothing.
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+const GREEN: &str = "32";
+const RED: &str = "1;31";
+const YELLOW: &str = "33";
+const DIM: &str = "2";
+
+fn mark(state: &StepState, color: bool) -> String {
+    match state {
+        StepState::Ok(_) => paint("ok  ", GREEN, color),
+        StepState::Fail(_) => paint("FAIL", RED, color),
+        StepState::Reported(_) => paint("FAIL", YELLOW, color),
+        StepState::Skipped(_) => paint("--  ", DIM, color),
+    }
+}
+
+fn until(at: SystemTime) -> String {
+    at.duration_since(UNIX_EPOCH)
+        .map_or_else(|_| "?".to_owned(), |d| rfc3339(d.as_secs_f64()))
+}
+
+fn refusal(status: u16, reason: Reason) -> String {
+    let label = challenge::label(reason.kind(), KeysUnavailableStatus::default());
+    if reason.kind() == ErrorKind::MfaRequired {
+        format!("{status} {label} ({})", reason.as_str())
+    } else {
+        format!("{status} {label}: {reason} ({})", reason.as_str())
+    }
+}
+
+fn route_verdict(f: &mut fmt::Formatter<'_>, r: &RouteVerdict, color: bool) -> fmt::Result {
+    let headline = match (r.outcome, r.reason) {
+        (Outcome::Refused, Some(reason)) => paint(&refusal(r.status, reason), RED, color),
+        (Outcome::ReportOnly, Some(reason)) => paint(
+            &format!(
+                "{} pass, report-only: would be {}",
+                r.status,
+                refusal(Verdict::Refused(reason).status(), reason)
+            ),
+            YELLOW,
+            color,
+        ),
+        (Outcome::Exempted, _) => {
+            let id = r.exemption.as_ref().map_or("", |e| e.id.as_str());
+            paint(
+                &format!("{} pass, MFA waived by exemption {id:?}", r.status),
+                YELLOW,
+                color,
+            )
+        }
+        _ => paint(&format!("{} pass", r.status), GREEN, color),
+    };
+    writeln!(f, "verdict:   {headline}")?;
+    writeln!(
+        f,
+        "           {} {} -> rule {:?} ({})",
+        r.method,
+        r.path,
+        r.rule,
+        r.access.as_str()
+    )?;
+    if let Some(challenge) = &r.www_authenticate {
+        writeln!(f, "           WWW-Authenticate: {challenge}")?;
+    }
+    writeln!(f, "why:")?;
+    for step in &r.steps {
+        let detail = match &step.state {
+            StepState::Ok(text) | StepState::Skipped(text) => text.clone(),
+            StepState::Fail(reason) => format!("{} ({reason})", reason.as_str()),
+            StepState::Reported(reason) => {
+                format!("{} ({reason}), reported only", reason.as_str())
+            }
+        };
+        writeln!(
+            f,
+            "  {} {:<10} {detail}",
+            mark(&step.state, color),
+            step.name
+        )?;
+    }
+    if let Some(e) = &r.exemption {
+        let expires = e.expires.map_or_else(|| "?".to_owned(), until);
+        writeln!(
+            f,
+            "exemption: {:?} until {expires}: {}",
+            e.id,
+            Escaped(&e.reason)
+        )?;
+    }
+    let mode = match (r.report_only, r.enforce_from) {
+        (true, Some(from)) if r.now < from => format!("report-only until {}", until(from)),
+        (true, _) => "report-only".to_owned(),
+        (false, Some(from)) => format!("enforced since {}", until(from)),
+        (false, None) => "enforced".to_owned(),
+    };
+    writeln!(f, "mode:      {mode}")?;
+    if let Some(caller) = r.caller {
+        writeln!(f, "caller:    {}", caller.as_str())?;
+    }
+    writeln!(f, "details:")
+}
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = self.report;
+        match &report.route {
+            Some(route) => route_verdict(f, route, self.color)?,
+            None => {
+                let verified = matches!(report.signature, Signature::Verified { .. });
+                let caveat = if report.verdict.passes() && !verified {
+                    " (signature not checked)"
+                } else {
+                    ""
+                };
+                let code = if report.verdict.passes() { GREEN } else { RED };
+                writeln!(
+                    f,
+                    "verdict:   on an `mfa` route: {}{caveat}",
+                    paint(&report.verdict.answer(), code, self.color)
+                )?;
+            }
+        }
+        report.details(f, self.color)
+    }
+}
+
+impl Report {
+    /// The decoded token: header, claims, times (and, without a
+    /// configuration, the token-only checks).
+    fn details(&self, f: &mut fmt::Formatter<'_>, color: bool) -> fmt::Result {
+        let plain = self.route.is_none();
         match &self.header {
             Some(header) => writeln!(f, "header:\n{}", pretty(header))?,
             None => writeln!(f, "header: not a base64url JSON object")?,
@@ -62,16 +230,21 @@ impl fmt::Display for Report {
         if !self.header_checks.is_empty() {
             writeln!(f, "header checks:")?;
             for check in &self.header_checks {
-                writeln!(
-                    f,
-                    "  {:<4} {:<16} {}",
-                    if check.result.is_ok() { "ok" } else { "FAIL" },
-                    check.name,
-                    check.detail
-                )?;
+                let mark = if check.result.is_ok() {
+                    paint("ok  ", GREEN, color)
+                } else {
+                    paint("FAIL", RED, color)
+                };
+                writeln!(f, "  {mark} {:<16} {}", check.name, check.detail)?;
             }
         }
-        let verified = matches!(self.signature, Signature::Verified { .. });
+        // With a configuration, the layer's verify step is the signature check.
+        let verified = matches!(self.signature, Signature::Verified { .. })
+            || self.route.as_ref().is_some_and(|r| {
+                r.steps
+                    .iter()
+                    .any(|s| s.name == "verify" && matches!(s.state, StepState::Ok(_)))
+            });
         match (&self.claims, self.claims_error) {
             (Some(claims), error) => {
                 let note = if verified {
@@ -89,10 +262,10 @@ impl fmt::Display for Report {
             }
             (None, None) => writeln!(f, "claims: not decoded")?,
         }
-        if let Some((caller, why)) = self.caller {
+        if let Some((caller, why)) = self.caller.filter(|_| plain) {
             writeln!(f, "caller:    {}: {why}", caller.as_str())?;
         }
-        if let (Some(mfa), Some(route)) = (&self.mfa, &self.mfa_route) {
+        if let (Some(mfa), Some(route), true) = (&self.mfa, &self.mfa_route, plain) {
             let amr = serde_json::to_string(&self.amr).unwrap_or_default();
             let proof = match mfa {
                 Ok(proof) => format!("proven by {}: {}", proof.as_str(), proof_text(*proof)),
@@ -157,6 +330,9 @@ impl fmt::Display for Report {
                 span(self.max_lifetime.as_secs_f64())
             )?;
         }
+        if !plain {
+            return Ok(());
+        }
         if let Some(check) = &self.claim_check {
             let mut skipped = Vec::new();
             if !self.issuer_compared {
@@ -188,16 +364,7 @@ impl fmt::Display for Report {
                 writeln!(f, "signature: FAIL {} ({reason})", reason.as_str())?;
             }
         }
-        let caveat = if self.verdict.passes() && !verified {
-            " (signature not checked)"
-        } else {
-            ""
-        };
-        write!(
-            f,
-            "verdict:   on an `mfa` route: {}{caveat}",
-            self.verdict.answer()
-        )
+        Ok(())
     }
 }
 

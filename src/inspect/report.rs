@@ -87,6 +87,18 @@ impl Verdict {
         }
     }
 
+    /// The HTTP status of the answer (200 when it would pass), with the
+    /// layer's default for unavailable keys (503).
+    #[must_use]
+    pub fn status(self) -> u16 {
+        match self {
+            Self::Pass => 200,
+            Self::Refused(reason) => {
+                challenge::status(reason.kind(), KeysUnavailableStatus::default()).as_u16()
+            }
+        }
+    }
+
     /// The exit code of `tower-mfa inspect`: 0 would pass, 1 would be refused.
     #[must_use]
     pub fn exit_code(self) -> u8 {
@@ -132,6 +144,10 @@ pub struct Report {
     pub leeway: Duration,
     /// The maximum lifetime used.
     pub max_lifetime: Duration,
-    /// What the layer would answer on an `mfa` route.
+    /// What the layer would answer: on an `mfa` route without a
+    /// configuration, else [`Report::route`]'s verdict.
     pub verdict: Verdict,
+    /// The configured layer's answer on one route
+    /// ([`inspect_route`](super::inspect_route)); `None` without a configuration.
+    pub route: Option<super::RouteVerdict>,
 }

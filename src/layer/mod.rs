@@ -49,6 +49,12 @@ impl RequireMfaLayer {
         }
     }
 
+    /// The pipeline (`inspect` runs its steps).
+    #[cfg(feature = "cli")]
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
     /// Fetches the issuer's keys now, instead of on the first request.
     /// Does nothing for static keys.
     pub async fn warm_up(&self) {

@@ -199,6 +199,12 @@ impl Pipeline {
             .unwrap_or(&self.default)
     }
 
+    /// The exemptions (`inspect` shows the one used, with its expiry).
+    #[cfg(feature = "cli")]
+    pub(crate) fn exemptions(&self) -> &Exemptions {
+        &self.exemptions
+    }
+
     /// Step 1: the rule for a request, first match wins, else the default.
     /// `path` is the path the client asked for (see [`OriginalPath`]).
     pub(crate) fn select(
