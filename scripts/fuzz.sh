@@ -17,9 +17,9 @@
 # fuzz/artifacts/<target>/; replay one with
 #   cargo fuzz run -s none <target> fuzz/artifacts/<target>/<file>
 # and, once fixed, copy it into fuzz/corpus/<target>/ so that
-# tests/fuzz_corpus.rs replays it on every `cargo test`.
+# tests/it/fuzz_corpus.rs replays it on every `cargo test`.
 #
-# Long runs stay out of CI; CI replays the corpus through tests/fuzz_corpus.rs.
+# Long runs stay out of CI; CI replays the corpus through tests/it/fuzz_corpus.rs.
 set -euo pipefail
 
 seconds="${1:-60}"

@@ -39,6 +39,9 @@ cargo build --all-targets
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
 
+step "cargo doc as docs.rs builds it (all features, --cfg docsrs)"
+RUSTC_BOOTSTRAP=1 RUSTDOCFLAGS='--cfg docsrs -D warnings' cargo doc --all-features --no-deps
+
 if [ -x scripts/deny.sh ]; then
   step "cargo deny"
   scripts/deny.sh

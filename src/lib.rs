@@ -34,6 +34,61 @@
 //! # fn main() {}
 //! ```
 //!
+//! ## One request through the layer
+//!
+//! With static keys and a manual clock, a layer needs no network and no real
+//! time: a test can send it requests directly. A request without a token on a
+//! route that requires MFA gets a 401 with a bare `Bearer` challenge, and one
+//! with a token that cannot be verified gets `error="invalid_token"`; the
+//! inner service is never called.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::time::{Duration, UNIX_EPOCH};
+//!
+//! use http::{Request, Response, StatusCode, header};
+//! use tower::{Layer, ServiceExt, service_fn};
+//! use tower_mfa::clock::ManualClock;
+//! use tower_mfa::{RequireMfaLayer, Rule};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The issuer's public key set (one Ed25519 key), given inline.
+//! let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1",
+//!     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+//! let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_750_000_000));
+//! let layer = RequireMfaLayer::builder()
+//!     .issuer("https://issuer.example/")
+//!     .audience("api://partner-api")
+//!     .static_jwks(jwks)?
+//!     .clock(clock)
+//!     .rule(Rule::mfa("/v1/**"))
+//!     .build()?;
+//! let service = layer.layer(service_fn(|_req: Request<String>| async {
+//!     Ok::<_, Infallible>(Response::new(String::from("reached")))
+//! }));
+//!
+//! let response = service
+//!     .clone()
+//!     .oneshot(Request::get("/v1/customers").body(String::new())?)
+//!     .await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+//!
+//! let forged = Request::get("/v1/customers")
+//!     .header(header::AUTHORIZATION, "Bearer eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.e30.AAAA")
+//!     .body(String::new())?;
+//! let response = service.oneshot(forged).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert!(
+//!     response.headers()[header::WWW_AUTHENTICATE]
+//!         .to_str()?
+//!         .starts_with(r#"Bearer error="invalid_token""#)
+//! );
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## What happens to a request
 //! 1. The first matching [`Rule`] decides what the route needs ([`Access`]):
 //!    `public`, `optional`, `authenticated` (the default) or `mfa`. Rules
@@ -86,11 +141,16 @@
 //! `aws_lc_rs` feature) with keys parsed once, when the key set is loaded:
 //! jsonwebtoken's process-wide `CryptoProvider` is neither needed nor
 //! touched, so enabling both of its backends elsewhere does no harm.
+//!
+//! ## Design
+//! The request pipeline step by step, with each step's file and type, and
+//! where to add a rule kind, a challenge style or a key source, is in
+//! `docs/ARCHITECTURE.md` in this crate's repository.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(unreachable_pub)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
 mod cache;
@@ -99,9 +159,11 @@ mod claims;
 pub mod clock;
 mod config_error;
 #[cfg(feature = "config-file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
 pub mod config_file;
 mod error;
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod inspect;
 pub mod jwks;
 mod layer;
@@ -114,8 +176,10 @@ mod time;
 mod token;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 #[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod tonic;
 
 /// The README's examples, compiled as doctests.
@@ -179,6 +243,114 @@ pub mod __fuzz {
         crate::policy::pattern::Pattern::parse(pattern)
             .ok()
             .map(|p| p.matches(path))
+    }
+
+    /// Route rules compiled as the layer compiles them, next to the plain
+    /// walk over the rules in order that defines their meaning.
+    #[derive(Debug)]
+    pub struct Routes {
+        rules: Vec<crate::Rule>,
+        compiled: crate::policy::matcher::Routes,
+    }
+
+    impl Routes {
+        /// Compiles `rules`; `None` when there are more than 32-bit indices hold.
+        #[must_use]
+        pub fn new(rules: Vec<crate::Rule>) -> Option<Self> {
+            let compiled = crate::policy::matcher::Routes::new(&rules).ok()?;
+            Some(Self { rules, compiled })
+        }
+
+        /// The index of the rule the layer picks, through the compiled rules.
+        #[must_use]
+        pub fn select(
+            &self,
+            method: &http::Method,
+            path: &str,
+            uri: &http::Uri,
+            headers: &http::HeaderMap,
+        ) -> Option<usize> {
+            self.compiled
+                .select(&self.rules, method, path, uri, headers)
+        }
+
+        /// The same, walking the rules one by one (the reference).
+        #[must_use]
+        pub fn reference(
+            &self,
+            method: &http::Method,
+            path: &str,
+            uri: &http::Uri,
+            headers: &http::HeaderMap,
+        ) -> Option<usize> {
+            crate::policy::matcher::reference(&self.rules, method, path, uri, headers)
+        }
+    }
+
+    /// A `match_route` fuzz input read as a rule set and a request.
+    ///
+    /// Lines are separated by `\n`. The last line is the request,
+    /// `[METHOD\t]path` (`GET` by default); every line before it is a rule,
+    /// `[METHOD,METHOD\t]pattern`, or `[METHODS\t]?text` for a predicate
+    /// rule that holds when the URI's path contains `text`. A single line
+    /// is one rule and the request `GET /`.
+    #[derive(Debug)]
+    pub struct RouteCase {
+        /// The rules, in order.
+        pub rules: Vec<crate::Rule>,
+        /// The request method.
+        pub method: http::Method,
+        /// The request path, as the layer matches it.
+        pub path: String,
+        /// The request URI handed to predicates (`/` when `path` is not one).
+        pub uri: http::Uri,
+    }
+
+    impl RouteCase {
+        /// Reads `text` (see the type's documentation).
+        #[must_use]
+        pub fn parse(text: &str) -> Self {
+            fn methods(line: &str) -> (Vec<http::Method>, &str) {
+                if let Some((list, rest)) = line.split_once('\t') {
+                    let parsed: Option<Vec<http::Method>> = list
+                        .split(',')
+                        .map(|m| http::Method::from_bytes(m.as_bytes()).ok())
+                        .collect();
+                    if let Some(parsed) = parsed {
+                        return (parsed, rest);
+                    }
+                }
+                (Vec::new(), line)
+            }
+            let mut lines: Vec<&str> = text.split('\n').collect();
+            let request = if lines.len() > 1 { lines.pop() } else { None };
+            let (method, path) = match request.map(methods) {
+                Some((ms, path)) => (ms.into_iter().next().unwrap_or(http::Method::GET), path),
+                None => (http::Method::GET, "/"),
+            };
+            let rules = lines
+                .into_iter()
+                .map(|line| {
+                    let (ms, spec) = methods(line);
+                    let rule = match spec.strip_prefix('?') {
+                        Some(needle) => {
+                            let needle = needle.to_owned();
+                            crate::Rule::predicate(crate::Access::Mfa, spec, move |_, uri, _| {
+                                uri.path().contains(&needle)
+                            })
+                        }
+                        None => crate::Rule::mfa(spec),
+                    };
+                    ms.into_iter().fold(rule, crate::Rule::method)
+                })
+                .collect();
+            Self {
+                rules,
+                method,
+                path: path.to_owned(),
+                uri: path.parse().unwrap_or_default(),
+            }
+        }
     }
 
     /// Parses a JSON object strictly (duplicate members rejected).

@@ -2,8 +2,8 @@
 //! prost messages, a service trait, the tonic server and a client. The
 //! matching schema is `examples/support/partner.proto` (for grpcurl).
 //!
-//! Shared by `examples/tonic_partner.rs` and `tests/grpc.rs`:
-//! `#[path = "support/partner_v1.rs"] mod partner_v1;`.
+//! Shared by `examples/tonic_partner.rs` and `tests/it/grpc.rs`:
+//! `#[path = "support/partner_v1.rs"] mod partner_v1;` (from the tests, the path goes up to `examples/`)..
 #![allow(dead_code)]
 
 use std::convert::Infallible;

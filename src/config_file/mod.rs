@@ -148,6 +148,7 @@ fn from_file<T>(
     parse(&text).and_then(then).map_err(|e| e.in_file(path))
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
 impl Builder {
     /// A builder configured from a TOML document (see [`config_file`](crate::config_file)
     /// for the format). Code may set more before [`build`](Builder::build);
@@ -174,6 +175,7 @@ impl Builder {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
 impl Exemptions {
     /// The `[[exemptions]]` of a TOML document, as a new set. The document
     /// may be a whole configuration file (its other keys are checked, not

@@ -10,6 +10,7 @@ use crate::jwks::KeySet;
 use crate::jwks::fetch;
 use crate::jwks::store::Source;
 use crate::pipeline::{AnswerSettings, KeySettings, Settings};
+use crate::policy::matcher::{Routes, TooLarge};
 use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::token::validate::IssuerMatch;
@@ -48,6 +49,13 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
             ));
         }
     }
+    let routes = Routes::new(&rules).map_err(|TooLarge| {
+        ConfigError::invalid(
+            "rules",
+            format!("{} rules", rules.len()),
+            "too many route rules: their compiled form needs 32-bit indices",
+        )
+    })?;
     let issuer_text = issuer;
     let issuer = IssuerMatch::new(&issuer_text);
     let allow_http_loopback = b.fetch.allow_http_loopback;
@@ -107,6 +115,7 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
             refresh: b.refresh,
         },
         rules,
+        routes,
         default_access: b.default_access,
         sources: b.sources,
         max_token_len: b.max_token_len,

@@ -22,12 +22,10 @@ use tower_mfa::{RequireMfaLayer, Rule};
 
 use crate::mint::{self, b64};
 
-/// The exact challenges of PRODUCT.md §5.
-pub const INVALID_REQUEST: &str = "Bearer error=\"invalid_request\", error_description=\"The request carries a malformed or duplicated credential\"";
-pub const INVALID_TOKEN: &str =
-    "Bearer error=\"invalid_token\", error_description=\"The access token is invalid\"";
+/// The exact challenges, written once in the shared harness.
+pub use crate::shared::{INVALID_REQUEST, INVALID_TOKEN, MFA_PARTNER_CENTER as MFA};
+/// The challenge to a request without a token.
 pub const MISSING: &str = "Bearer";
-pub const MFA: &str = "Bearer error=\"invalid_token\"";
 
 /// The route that requires MFA.
 pub const MFA_ROUTE: &str = "/v1/customers";
@@ -478,11 +476,7 @@ pub struct Fixture {
 impl Fixture {
     pub async fn start() -> Self {
         let server = mint::JwksServer::start(keys().jwks()).await;
-        let layer = RequireMfaLayer::builder()
-            .issuer(mint::ISSUER)
-            .audience(mint::AUDIENCE)
-            .jwks_url(server.jwks_url())
-            .allow_http_loopback(true)
+        let layer = crate::shared::over_jwks_server(&server)
             .rule(Rule::public("/healthz"))
             .rule(Rule::mfa("/v1/**"))
             .build()

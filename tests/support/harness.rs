@@ -1,4 +1,4 @@
-//! Shared pieces of the `core_*` integration tests: a counting inner service
+//! Shared pieces of the integration tests (`tests/it/`, `tests/attacks/`): a counting inner service
 //! that marks the responses it produced, a fixed manual clock, claims at the
 //! clock's time, and a one-call way to send a request through the layer.
 //!
@@ -206,6 +206,12 @@ pub fn base() -> Builder {
     RequireMfaLayer::builder()
         .issuer(mint::ISSUER)
         .audience(mint::AUDIENCE)
+}
+
+/// A layer over the in-process JWKS server: the issuer and audience of
+/// [`base`], keys fetched from `server` over plain HTTP on loopback.
+pub fn over_jwks_server(server: &mint::JwksServer) -> Builder {
+    base().jwks_url(server.jwks_url()).allow_http_loopback(true)
 }
 
 /// A layer over static keys.

@@ -1,7 +1,6 @@
 //! A pluggable token source (PRODUCT.md §3 step 2): a WebSocket handshake
 //! carries its token in `Sec-WebSocket-Protocol`.
-#[path = "support/mint.rs"]
-mod mint;
+use crate::mint;
 
 use axum::{Router, body::Body, routing::get};
 use http::{HeaderMap, Request, StatusCode, Uri};

@@ -1,10 +1,6 @@
 //! The two answer hooks: a refusal-body renderer and a browser predicate,
 //! each against the default behaviour.
-#[path = "support/mint.rs"]
-mod mint;
-
-#[path = "support/harness.rs"]
-mod harness;
+use crate::{harness, mint};
 
 use axum::body::Body;
 use harness::{Harness, MFA_PARTNER_CENTER, clock, static_builder, user_at};

@@ -1,7 +1,6 @@
 //! The verified-token cache: hits still check time, key set, rules and MFA;
 //! the cache is bounded.
-#[path = "support/mint.rs"]
-mod mint;
+use crate::mint;
 
 use std::time::{Duration, SystemTime};
 

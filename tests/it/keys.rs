@@ -2,11 +2,9 @@
 //! refresh on an unknown `kid`, single flight, the refresh cooldown,
 //! last-known-good keys, discovery, and the background refresh schedule. Time
 //! moves only through the `ManualClock`.
-#[path = "support/mint.rs"]
-mod mint;
+use crate::mint;
 
-#[path = "support/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::time::Duration;
 

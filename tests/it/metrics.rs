@@ -2,8 +2,7 @@
 //! fetches, token-cache hits and misses.
 #![cfg(feature = "metrics")]
 
-#[path = "support/mint.rs"]
-mod mint;
+use crate::{harness, mint};
 
 use std::collections::HashMap;
 
@@ -11,7 +10,7 @@ use axum::{Router, body::Body, routing::get};
 use http::Request;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use tower::ServiceExt;
-use tower_mfa::{RequireMfaLayer, Rule};
+use tower_mfa::Rule;
 
 fn counters(recorder: &DebuggingRecorder) -> HashMap<String, u64> {
     recorder
@@ -45,11 +44,7 @@ fn decisions_fetches_and_cache_lookups_are_counted() {
         runtime.block_on(async {
             let key = mint::rsa_key();
             let server = mint::JwksServer::start(mint::jwks(&[key])).await;
-            let layer = RequireMfaLayer::builder()
-                .issuer(mint::ISSUER)
-                .audience(mint::AUDIENCE)
-                .jwks_url(server.jwks_url())
-                .allow_http_loopback(true)
+            let layer = harness::over_jwks_server(&server)
                 .rule(Rule::mfa("/v1/**"))
                 .build()
                 .unwrap();

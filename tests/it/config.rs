@@ -3,11 +3,9 @@
 //! `ConfigError`s, and exemptions reload from TOML without a rebuild.
 #![cfg(feature = "config-file")]
 
-#[path = "support/mint.rs"]
-mod mint;
+use crate::mint;
 
-#[path = "support/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::convert::Infallible;
 use std::path::PathBuf;

@@ -1,8 +1,7 @@
 //! Entra's claims challenge: clients that declare `cp1` get
 //! `error="insufficient_claims"` with a base64 claims request; others keep
 //! the Partner Center answer.
-#[path = "support/mint.rs"]
-mod mint;
+use crate::mint;
 
 use axum::{Router, body::Body, routing::get};
 use base64::Engine;

@@ -2,15 +2,12 @@
 //! by tenant, user or app, with an expiry on the layer's clock, applied only
 //! after the token was verified and only on `mfa` routes for callers without
 //! MFA proof, reloadable without rebuilding the layer, and audited.
-#[path = "support/mint.rs"]
-mod mint;
+use crate::logs::capture;
+use crate::mint;
 
-#[path = "support/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
@@ -20,7 +17,6 @@ use serde_json::json;
 use tower::{Layer, ServiceExt};
 use tower_mfa::clock::{Clock, ManualClock};
 use tower_mfa::{AppOnly, Builder, Decision, ExemptSubject, Exemption, Exemptions, Rule};
-use tracing_subscriber::fmt::MakeWriter;
 
 const OID: &str = "4988e250-5aee-482a-9136-6d269cb755c0";
 const APP_ID: &str = "23ec45a3-5127-4185-9eff-c8887839e6ab";
@@ -443,55 +439,6 @@ fn the_builder_handle_shares_the_set() {
 }
 
 // ------------------------------------------------------------------ audit
-
-/// Everything written, shared with the test.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// The log of the whole test binary. One global subscriber: per-thread
-/// default subscribers race with tracing's per-callsite interest cache when
-/// tests run in parallel, and an event can then go unrecorded. Tests tell
-/// their lines apart by their exemption ids, which no other test uses.
-fn capture() -> Buffer {
-    static BUFFER: std::sync::OnceLock<Buffer> = std::sync::OnceLock::new();
-    BUFFER
-        .get_or_init(|| {
-            let buffer = Buffer::default();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .with_writer(buffer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
-            buffer
-        })
-        .clone()
-}
 
 /// The audit lines of one exemption.
 fn audit_lines<'l>(log: &'l str, id: &str) -> Vec<&'l str> {

@@ -1,9 +1,8 @@
 //! The layer in front of a real tonic server, called by a real tonic client
 //! over HTTP/2 on 127.0.0.1: refusals are trailers-only gRPC answers with
 //! status details, passes reach the method with the claims attached.
-#[path = "support/mint.rs"]
-mod mint;
-#[path = "../examples/support/partner_v1.rs"]
+use crate::mint;
+#[path = "../../examples/support/partner_v1.rs"]
 mod partner_v1;
 
 use std::net::SocketAddr;

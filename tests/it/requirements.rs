@@ -3,11 +3,7 @@
 //! report-only on a route with a named requirement, the same layer read from
 //! TOML, and the errors naming a rule whose requirement does not exist.
 
-#[path = "support/mint.rs"]
-mod mint;
-
-#[path = "support/harness.rs"]
-mod harness;
+use crate::{harness, mint};
 
 use std::time::Duration;
 

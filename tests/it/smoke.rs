@@ -1,21 +1,16 @@
 //! A first end-to-end check of the layer with the in-process JWKS server.
-#[path = "support/mint.rs"]
-mod mint;
+use crate::{harness, mint};
 
 use axum::{Router, body::Body, routing::get};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
-use tower_mfa::{Claims, RequireMfaLayer, Rule};
+use tower_mfa::{Claims, Rule};
 
 #[tokio::test]
 async fn seed_cases_over_a_jwks_url() {
     let key = mint::rsa_key();
     let server = mint::JwksServer::start(mint::jwks(&[key])).await;
-    let layer = RequireMfaLayer::builder()
-        .issuer(mint::ISSUER)
-        .audience(mint::AUDIENCE)
-        .jwks_url(server.jwks_url())
-        .allow_http_loopback(true)
+    let layer = harness::over_jwks_server(&server)
         .rule(Rule::public("/healthz"))
         .rule(Rule::mfa("/v1/**"))
         .build()

@@ -2,11 +2,9 @@
 //! of PRODUCT.md §5: exact status, exact `WWW-Authenticate`, and whether the
 //! inner service was called. Also the `Unauthorized - MFA required` reason
 //! phrase as it goes over a real HTTP/1.1 connection.
-#[path = "support/mint.rs"]
-mod mint;
+use crate::mint;
 
-#[path = "support/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::time::Duration;
 

@@ -2,11 +2,9 @@
 //! service; only a clone that was driven to readiness is ever called (also
 //! while keys are fetched); and the layer fits `tower::ServiceBuilder`,
 //! `Router::layer`, `Router::route_layer` and `Router::nest`.
-#[path = "support/mint.rs"]
-mod mint;
+use crate::mint;
 
-#[path = "support/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -1,11 +1,7 @@
 //! The builder and the file say the same things: a file that sets every key
 //! and the same layer built in code answer a set of requests identically
 //! (status, challenge, `Location`, body, reason phrase, decision).
-#[path = "support/mint.rs"]
-mod mint;
-
-#[path = "support/harness.rs"]
-mod harness;
+use crate::{harness, mint};
 
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -2,11 +2,9 @@
 //! steps 3-6): header parameters, algorithms and keys, claim types and times,
 //! duplicate JSON members; and verification with both jsonwebtoken crypto
 //! backends compiled in.
-#[path = "support/mint.rs"]
-mod mint;
+use crate::mint;
 
-#[path = "support/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::time::Duration;
 
