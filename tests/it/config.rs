@@ -642,26 +642,37 @@ fn build_still_checks_what_the_file_leaves_out() {
 
 // ------------------------------------------------------------------ docs
 
-/// Every ```toml block of docs/CONFIGURATION.md parses and builds.
+/// Every ```toml block of the documentation parses and builds: the
+/// configuration reference, the guide and every identity provider recipe.
 #[test]
 fn the_documented_examples_parse() {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/docs/CONFIGURATION.md"
-    ))
-    .unwrap();
-    let mut blocks = 0;
-    let mut rest = doc.as_str();
-    while let Some(start) = rest.find("```toml\n") {
-        let body = &rest[start + 8..];
-        let end = body.find("```").expect("closed block");
-        let toml = &body[..end];
-        let builder = Builder::from_toml_str(toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
-        if toml.contains("issuer") {
-            builder.build().unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let files = [
+        ("CONFIGURATION.md", 2),
+        ("GUIDE.md", 1),
+        ("ENTRA.md", 1),
+        ("providers/okta.md", 1),
+        ("providers/auth0.md", 1),
+        ("providers/keycloak.md", 2),
+    ];
+    for (file, at_least) in files {
+        let path = format!("{}/docs/{file}", env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut blocks = 0;
+        let mut rest = doc.as_str();
+        while let Some(start) = rest.find("```toml\n") {
+            let body = &rest[start + 8..];
+            let end = body.find("```").expect("closed block");
+            let toml = &body[..end];
+            let builder =
+                Builder::from_toml_str(toml).unwrap_or_else(|e| panic!("{file}: {e}\n{toml}"));
+            if toml.contains("issuer") {
+                builder
+                    .build()
+                    .unwrap_or_else(|e| panic!("{file}: {e}\n{toml}"));
+            }
+            blocks += 1;
+            rest = &body[end..];
         }
-        blocks += 1;
-        rest = &body[end..];
+        assert!(blocks >= at_least, "{file}: found {blocks} TOML blocks");
     }
-    assert!(blocks >= 2, "found {blocks} TOML blocks");
 }

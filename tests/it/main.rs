@@ -41,6 +41,11 @@ mod layer;
 mod log_hygiene;
 /// Counters (feature `metrics`).
 mod metrics;
+/// The declared `rust-version` holds for every dependency.
+mod msrv;
+/// The identity provider recipes of `docs/`, with provider-shaped tokens
+/// (feature `config-file`).
+mod providers;
 /// A first end-to-end check over the JWKS server.
 #[cfg(feature = "axum")]
 mod smoke;
@@ -49,3 +54,6 @@ mod smoke;
 mod token_source;
 /// Token verification: the JWS, the claims, the times.
 mod tokens;
+/// A handler's own claim type: the axum extractor and the tonic accessor.
+#[cfg(feature = "axum")]
+mod typed_claims;
