@@ -8,19 +8,29 @@
 //!   serves `GET /v1/customers` (a small JSON body) on a single-threaded
 //!   runtime: bare, behind a no-op middleware, or behind `RequireMfaLayer`
 //!   (trusting `dir/jwks.json`) with or without the token cache.
+//! - With `LOAD_PROOFS=n` (and `LOAD_ORIGIN`, default `http://127.0.0.1:18080`),
+//!   `mint` also writes `dpop_token.txt` (a token bound to a P-256 client key)
+//!   and `dpop_proofs.txt` (n proofs by that key for `GET /v1/customers`,
+//!   each usable once); `LOAD_MODE=layer-dpop` serves behind the layer with a
+//!   `dpop_allowed` rule (token cache on, a one-hour proof window so proofs
+//!   minted before the run stay valid).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+    RsaPublicKeyComponents,
+};
 use axum::Router;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
-use tower_mfa::{RequireMfaLayer, Rule};
+use tower_mfa::{DpopConfig, RequireMfaLayer, Rule, Sender};
 
 const ISSUER: &str = "https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/";
 const AUDIENCE: &str = "https://api.partnercenter.microsoft.com";
@@ -60,14 +70,25 @@ async fn serve(
     // `/stats` (outside the layer) reports how many fetches it made.
     let jwks: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("jwks.json"))?)?;
     let layer = |cache: u64| -> Result<RequireMfaLayer, Box<dyn std::error::Error>> {
-        Ok(RequireMfaLayer::builder()
+        let builder = RequireMfaLayer::builder()
             .issuer(ISSUER)
             .audience(AUDIENCE)
             .jwks_url(format!("http://{local}/jwks"))
             .allow_http_loopback(true)
-            .token_cache_bytes(cache)
-            .rule(Rule::mfa("/v1/**"))
-            .build()?)
+            .token_cache_bytes(cache);
+        let builder = if mode == "layer-dpop" {
+            builder
+                .dpop(
+                    DpopConfig::new()
+                        .public_origin(origin())
+                        .window(std::time::Duration::from_secs(3600))
+                        .replay_capacity(10_000_000),
+                )
+                .rule(Rule::mfa("/v1/**").sender(Sender::DpopAllowed))
+        } else {
+            builder.rule(Rule::mfa("/v1/**"))
+        };
+        Ok(builder.build()?)
     };
     let mut fetches: Option<RequireMfaLayer> = None;
     let app = match mode {
@@ -75,8 +96,8 @@ async fn serve(
         "noop" => app.layer(tower::util::MapRequestLayer::new(
             |req: axum::extract::Request| req,
         )),
-        "layer" | "layer-nocache" => {
-            let cache = if mode == "layer" {
+        "layer" | "layer-nocache" | "layer-dpop" => {
+            let cache = if mode != "layer-nocache" {
                 tower_mfa::DEFAULT_CACHE_BYTES
             } else {
                 0
@@ -152,8 +173,73 @@ fn mint(dir: &std::path::Path, count: usize) -> Result<(), Box<dyn std::error::E
         Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
     };
     std::fs::write(dir.join("token.txt"), token(0)?)?;
+    let proofs = std::env::var("LOAD_PROOFS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0usize);
+    if proofs > 0 {
+        let client =
+            EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| "keygen")?;
+        let point = client.public_key().as_ref().to_vec();
+        let (x, y) = (
+            URL_SAFE_NO_PAD.encode(&point[1..33]),
+            URL_SAFE_NO_PAD.encode(&point[33..65]),
+        );
+        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+        let jkt = URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()));
+        let bound = bound_token(&token(0)?, &jkt, &pair)?;
+        let ath = URL_SAFE_NO_PAD.encode(digest(&SHA256, bound.as_bytes()));
+        let header = URL_SAFE_NO_PAD.encode(
+            json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": {"kty": "EC", "crv": "P-256", "x": x, "y": y}})
+                .to_string(),
+        );
+        let htu = format!("{}/v1/customers", origin());
+        let mut out = String::with_capacity(proofs * 700);
+        for i in 0..proofs {
+            let claims = json!({"jti": format!("load-{i}"), "htm": "GET", "htu": htu, "iat": now, "ath": ath});
+            let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+            let sig = client
+                .sign(&SystemRandom::new(), input.as_bytes())
+                .map_err(|_| "sign")?;
+            out.push_str(&format!(
+                "{input}.{}\n",
+                URL_SAFE_NO_PAD.encode(sig.as_ref())
+            ));
+        }
+        std::fs::write(dir.join("dpop_token.txt"), bound)?;
+        std::fs::write(dir.join("dpop_proofs.txt"), out)?;
+    }
     let tokens = (1..=count).map(token).collect::<Result<Vec<_>, _>>()?;
     std::fs::write(dir.join("tokens.txt"), tokens.join("\n") + "\n")?;
     println!("wrote keys and {count} tokens to {}", dir.display());
     Ok(())
+}
+
+/// The origin DPoP proofs name (`LOAD_ORIGIN`).
+fn origin() -> String {
+    std::env::var("LOAD_ORIGIN").unwrap_or_else(|_| "http://127.0.0.1:18080".into())
+}
+
+/// `token` re-signed with `cnf.jkt` added to its claims.
+fn bound_token(
+    token: &str,
+    jkt: &str,
+    pair: &RsaKeyPair,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload)) = (parts.next(), parts.next()) else {
+        return Err("token".into());
+    };
+    let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?;
+    claims["cnf"] = json!({"jkt": jkt});
+    let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let mut sig = vec![0; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|_| "sign")?;
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }

@@ -139,6 +139,9 @@ reasons! {
     NoMfaProof => MfaRequired, "no_mfa_proof", "the token carries no proof of multi-factor authentication";
     /// The token is an Entra v2.0 access token, which never carries `amr`.
     EntraV2NoAmr => MfaRequired, "entra_v2_no_amr", "the token is an Entra v2.0 access token, which carries no amr claim";
+    /// The token lacks an Entra authentication context (`acrs`) the route's
+    /// requirement demands.
+    MissingAuthContext => MfaRequired, "missing_auth_context", "the token lacks an authentication context the route requires";
     /// MFA was proven, but longer ago than `max_age` allows.
     MfaTooOld => MfaRequired, "mfa_too_old", "the last authentication is older than the allowed maximum age";
     /// The route requires MFA from app-only callers too, and apps cannot prove it.
@@ -147,9 +150,74 @@ reasons! {
     AppOnlyDenied => InsufficientScope, "app_only_denied", "app-only tokens are not accepted on this route";
     /// A scope the rule requires is missing.
     MissingScope => InsufficientScope, "missing_scope", "the token lacks a scope the route requires";
+    /// The rule requires a DPoP-bound token and the request sent a bearer
+    /// token (report-only rules let it through).
+    DpopRequired => MissingToken, "dpop_required", "the route requires a DPoP-bound token";
+    /// A DPoP-bound token (`cnf.jkt`) was sent with the `Bearer` scheme.
+    DpopBoundAsBearer => InvalidToken, "dpop_bound_as_bearer", "a DPoP-bound token was sent as a bearer token";
+    /// A token sent with the `DPoP` scheme carries no `cnf.jkt`.
+    DpopTokenNotBound => InvalidToken, "dpop_token_not_bound", "the token sent with the DPoP scheme is not bound to a key";
+    /// No `DPoP` proof header, or more than one.
+    DpopProofCount => InvalidToken, "dpop_proof_count", "the request does not carry exactly one DPoP proof";
+    /// The DPoP proof is not a compact JWS with a strict JSON header and
+    /// payload, or is larger than the limit.
+    DpopMalformedProof => InvalidToken, "dpop_malformed_proof", "the DPoP proof is malformed";
+    /// The proof's `typ` is not `dpop+jwt`, or it carries a rejected header parameter.
+    DpopWrongType => InvalidToken, "dpop_wrong_type", "the DPoP proof header is not accepted";
+    /// The proof's `alg` is not an allowed asymmetric algorithm.
+    DpopUnsupportedAlgorithm => InvalidToken, "dpop_unsupported_algorithm", "the DPoP proof algorithm is not allowed";
+    /// The proof's `jwk` is missing, private, or not a usable public key for its `alg`.
+    DpopBadKey => InvalidToken, "dpop_bad_key", "the DPoP proof key is not an accepted public key";
+    /// The proof's signature does not verify with its `jwk`.
+    DpopBadSignature => InvalidToken, "dpop_bad_signature", "the DPoP proof signature does not verify";
+    /// A proof claim (`jti`, `htm`, `htu`, `iat`, `ath`, `nonce`) is missing or has the wrong type.
+    DpopClaim => InvalidToken, "dpop_claim", "a DPoP proof claim is missing or has the wrong type";
+    /// `htm` differs from the request method.
+    DpopMethodMismatch => InvalidToken, "dpop_method_mismatch", "the DPoP proof is for another method";
+    /// `htu` differs from the request URI (or carries a query or fragment).
+    DpopUriMismatch => InvalidToken, "dpop_uri_mismatch", "the DPoP proof is for another URI";
+    /// `iat` lies outside the accepted window.
+    DpopStale => InvalidToken, "dpop_stale", "the DPoP proof was issued outside the accepted window";
+    /// `ath` is not the hash of the access token.
+    DpopTokenHashMismatch => InvalidToken, "dpop_ath_mismatch", "the DPoP proof is for another access token";
+    /// The proof key's thumbprint differs from the token's `cnf.jkt`.
+    DpopKeyMismatch => InvalidToken, "dpop_key_mismatch", "the DPoP proof key is not the key the token is bound to";
+    /// The proof's `jti` was seen before.
+    DpopReplayed => InvalidToken, "dpop_replayed", "the DPoP proof was used before";
+    /// The replay cache is full of unexpired proofs: new proofs are refused.
+    DpopReplayCacheFull => InvalidToken, "dpop_replay_cache_full", "the DPoP replay cache is full";
+    /// The proof carries no server nonce, or a stale or forged one.
+    DpopNonce => InvalidToken, "dpop_nonce", "the DPoP proof lacks a current server nonce";
     /// A role the rule requires is missing (answered without a `scope`
     /// parameter: a client cannot obtain a role by asking for a scope).
     MissingRole => InsufficientScope, "missing_role", "the token lacks a role the route requires";
+}
+
+impl Reason {
+    /// Whether the refusal is about the DPoP proof (answered with
+    /// `error="invalid_dpop_proof"` or `error="use_dpop_nonce"` in the
+    /// `DPoP` challenge).
+    #[must_use]
+    pub const fn is_dpop_proof(self) -> bool {
+        matches!(
+            self,
+            Self::DpopProofCount
+                | Self::DpopMalformedProof
+                | Self::DpopWrongType
+                | Self::DpopUnsupportedAlgorithm
+                | Self::DpopBadKey
+                | Self::DpopBadSignature
+                | Self::DpopClaim
+                | Self::DpopMethodMismatch
+                | Self::DpopUriMismatch
+                | Self::DpopStale
+                | Self::DpopTokenHashMismatch
+                | Self::DpopKeyMismatch
+                | Self::DpopReplayed
+                | Self::DpopReplayCacheFull
+                | Self::DpopNonce
+        )
+    }
 }
 
 impl fmt::Display for Reason {

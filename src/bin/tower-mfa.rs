@@ -66,6 +66,9 @@ struct InspectArgs {
     /// With --config: find the JWK Set through this OpenID discovery document.
     #[arg(long, value_name = "URL", requires = "config")]
     discovery: Option<String>,
+    /// Check this DPoP proof (the `DPoP` header's value) against the token.
+    #[arg(long, value_name = "PROOF")]
+    dpop: Option<String>,
     /// Allow an `http://` JWKS or discovery URL on a loopback address.
     #[arg(long)]
     allow_http_loopback: bool,
@@ -250,6 +253,7 @@ fn options(args: &InspectArgs) -> Options {
     opts.issuer.clone_from(&args.issuer);
     opts.audiences.clone_from(&args.audiences);
     opts.strict_rfc9068 = args.strict_rfc9068;
+    opts.dpop_proof.clone_from(&args.dpop);
     opts.leeway = Duration::from_secs(args.leeway);
     opts
 }

@@ -52,6 +52,16 @@
 //! allow = ["df845f1a-7b35-40a2-ba78-6481de91f8ae", "72f988bf-86f1-41af-91ab-2d7cd011db47"]
 //! deny = []
 //!
+//! ## DPoP (RFC 9449) for rules with `sender = "dpop_allowed"` or
+//! ## `"dpop_required"`: `htu` is this origin plus the original path.
+//! [dpop]
+//! public_origin = "https://api.example.com"
+//! trust_forwarded_headers = false      # X-Forwarded-Proto/-Host, only behind a proxy
+//! window_seconds = 60                  # how old a proof may be
+//! replay_capacity = 100000             # full: new proofs are refused
+//! ## nonce_secret_env = "DPOP_NONCE_SECRET"  # server nonces; the secret from the environment
+//! ## nonce_rotation_seconds = 300
+//!
 //! ## First match wins.
 //! [[rules]]
 //! pattern = "/healthz"
@@ -64,6 +74,7 @@
 //! methods = ["GET", "POST"]
 //! scopes = ["Invoices.Read"]
 //! roles = []
+//! sender = "dpop_required"            # bearer (default) | dpop_allowed | dpop_required
 //!
 //! [[rules]]
 //! pattern = "/v1/**"
@@ -104,6 +115,7 @@
 //! ```
 
 mod convert;
+mod requirement;
 mod schema;
 
 use std::path::Path;

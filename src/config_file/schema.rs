@@ -1,6 +1,7 @@
 //! The file format as serde types: every key optional, unknown keys refused,
 //! instants as RFC 3339 date-times with an explicit offset.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -8,6 +9,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::value::{Datetime, Offset};
 
+use super::requirement::{ChallengeFile, ClaimsChallengeFile, MfaFile, RequirementFile};
+use crate::dpop::Sender;
 use crate::policy::route::Access;
 use crate::time::DateTime;
 
@@ -26,14 +29,61 @@ pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) rules: Vec<RuleFile>,
     pub(super) mfa: Option<MfaFile>,
+    pub(super) challenge: Option<ChallengeFile>,
+    pub(super) entra_claims_challenge: Option<ClaimsChallengeFile>,
+    #[serde(default)]
+    pub(super) requirements: BTreeMap<String, RequirementFile>,
+    pub(super) keys_unavailable: Option<KeysUnavailableName>,
     pub(super) leeway_seconds: Option<u64>,
     pub(super) max_lifetime_seconds: Option<u64>,
+    pub(super) strict_rfc9068: Option<bool>,
+    pub(super) max_token_len: Option<usize>,
+    pub(super) fetch_timeout_seconds: Option<u64>,
+    pub(super) max_jwks_bytes: Option<usize>,
+    pub(super) refresh_cooldown_seconds: Option<u64>,
+    pub(super) refresh_interval_seconds: Option<u64>,
+    pub(super) token_cache_bytes: Option<u64>,
     pub(super) realm: Option<String>,
     pub(super) step_up_url: Option<String>,
     pub(super) token_cookie: Option<String>,
     pub(super) tenants: Option<TenantsFile>,
     #[serde(default)]
     pub(super) exemptions: Vec<ExemptionFile>,
+    pub(super) dpop: Option<DpopFile>,
+}
+
+/// The `[dpop]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DpopFile {
+    pub(super) public_origin: Option<String>,
+    #[serde(default)]
+    pub(super) trust_forwarded_headers: bool,
+    pub(super) window_seconds: Option<u64>,
+    pub(super) replay_capacity: Option<usize>,
+    /// The environment variable holding the nonce secret (secrets stay out
+    /// of the file); nonces are off without it.
+    pub(super) nonce_secret_env: Option<String>,
+    pub(super) nonce_rotation_seconds: Option<u64>,
+}
+
+/// A rule's `sender`.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum SenderName {
+    Bearer,
+    DpopAllowed,
+    DpopRequired,
+}
+
+impl From<SenderName> for Sender {
+    fn from(s: SenderName) -> Self {
+        match s {
+            SenderName::Bearer => Self::Bearer,
+            SenderName::DpopAllowed => Self::DpopAllowed,
+            SenderName::DpopRequired => Self::DpopRequired,
+        }
+    }
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -54,6 +104,13 @@ impl From<AccessName> for Access {
             AccessName::Mfa => Self::Mfa,
         }
     }
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum KeysUnavailableName {
+    ServiceUnavailable,
+    Unauthorized,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -87,21 +144,8 @@ pub(super) struct RuleFile {
     #[serde(default)]
     pub(super) mode: ModeName,
     pub(super) enforce_from: Option<Instant>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct MfaFile {
-    pub(super) equivalents: Option<Vec<String>>,
-    #[serde(default)]
-    pub(super) read_long_amr_claims: bool,
-    #[serde(default)]
-    pub(super) derive_from_factors: bool,
-    #[serde(default)]
-    pub(super) accept_acr: Vec<String>,
-    #[serde(default)]
-    pub(super) accept_auth_contexts: Vec<String>,
-    pub(super) max_age_seconds: Option<u64>,
+    pub(super) sender: Option<SenderName>,
+    pub(super) requirement: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -39,6 +39,7 @@
 //! Route rules, tenant lists and exemptions are configuration: only
 //! [`inspect_route`] applies them.
 
+mod dpop;
 mod header;
 mod json;
 mod render;
@@ -62,6 +63,7 @@ use crate::token::extract::is_b64token;
 use crate::token::jws::{self, TypPolicy};
 use crate::token::validate::{IssuerMatch, TenantFilter, Validation, check_times, validate};
 
+pub use dpop::DpopReport;
 pub use render::Rendered;
 pub use report::{HeaderCheck, Report, Signature, Times, Verdict};
 pub use route::{ExemptionUse, Outcome, RouteVerdict, Step, StepState};
@@ -89,6 +91,8 @@ pub struct Options {
     pub max_token_len: usize,
     /// The time to judge at; `None`: now.
     pub now: Option<SystemTime>,
+    /// A DPoP proof sent with the token, to check against it.
+    pub dpop_proof: Option<String>,
 }
 
 impl Default for Options {
@@ -103,6 +107,7 @@ impl Default for Options {
             max_lifetime: DEFAULT_MAX_LIFETIME,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             now: None,
+            dpop_proof: None,
         }
     }
 }
@@ -298,6 +303,7 @@ fn run(input: &str, opts: &Options, keys: Option<&KeySet>) -> Result<Report, Err
         max_lifetime: opts.max_lifetime,
         verdict: Verdict::Pass,
         route: None,
+        dpop: None,
     };
 
     // What the token says, decoded whatever its faults (never trusted).
@@ -379,9 +385,17 @@ fn run(input: &str, opts: &Options, keys: Option<&KeySet>) -> Result<Report, Err
         check_mfa_route(&opts.mfa, opts.app_only, caller, &claims, now, leeway)?;
         Ok(())
     })();
-    report.verdict = match outcome {
-        Ok(()) => Verdict::Pass,
-        Err(reason) => Verdict::Refused(reason),
+    report.dpop = dpop::report(
+        token,
+        report.claims.as_ref(),
+        opts.dpop_proof.as_deref(),
+        now,
+        leeway,
+    );
+    let proof_failure = report.dpop.as_ref().and_then(DpopReport::failure);
+    report.verdict = match (outcome, proof_failure) {
+        (Ok(()), None) => Verdict::Pass,
+        (Ok(()), Some(reason)) | (Err(reason), _) => Verdict::Refused(reason),
     };
     Ok(report)
 }

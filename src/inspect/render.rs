@@ -364,6 +364,24 @@ impl Report {
                 writeln!(f, "signature: FAIL {} ({reason})", reason.as_str())?;
             }
         }
+        if let Some(dpop) = &self.dpop {
+            match &dpop.bound_to {
+                Some(jkt) => writeln!(
+                    f,
+                    "dpop:      bound to key {jkt} (cnf.jkt): send it as `DPoP` with a proof by that key; as `Bearer` it is refused"
+                )?,
+                None => writeln!(f, "dpop:      the token is not DPoP-bound (no cnf.jkt)")?,
+            }
+            for check in &dpop.proof_checks {
+                writeln!(
+                    f,
+                    "  proof {:<8} {}: {}",
+                    check.name,
+                    check.detail,
+                    outcome(&check.result)
+                )?;
+            }
+        }
         Ok(())
     }
 }

@@ -150,4 +150,7 @@ pub struct Report {
     /// The configured layer's answer on one route
     /// ([`inspect_route`](super::inspect_route)); `None` without a configuration.
     pub route: Option<super::RouteVerdict>,
+    /// The token's DPoP binding and the proof checks, when it is bound or
+    /// a proof was given.
+    pub dpop: Option<super::DpopReport>,
 }

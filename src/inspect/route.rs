@@ -6,12 +6,12 @@
 use std::time::SystemTime;
 
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, Method, Uri};
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 
 use super::Error;
 use crate::RequireMfaLayer;
 use crate::error::{ErrorKind, Reason};
-use crate::pipeline::{Extracted, Verdict, Verified};
+use crate::pipeline::{Extracted, Scheme, Verdict, Verified};
 use crate::policy::caller::Caller;
 use crate::policy::mfa::MfaProof;
 use crate::policy::route::Access;
@@ -160,6 +160,11 @@ pub(super) async fn judge(
             steps.push(fail("token", reason));
             Verdict::Deny(reason, None)
         }
+        // The judged request sends its token as `Bearer`: never `Dpop`.
+        Extracted::Dpop(_) => {
+            steps.push(fail("token", Reason::OtherScheme));
+            Verdict::Deny(Reason::OtherScheme, None)
+        }
         Extracted::Token(token) => {
             steps.push(ok("token", "a bearer token in Authorization"));
             // As the layer: a key not cached is fetched, then the token is
@@ -177,7 +182,13 @@ pub(super) async fn judge(
                         "verify",
                         "size, header, key, signature, issuer, audience, tenant lists, times",
                     ));
-                    pipeline.authorize(rule, claims, now)
+                    // As the layer: the sender check (a DPoP-bound token sent
+                    // as Bearer, a rule requiring DPoP), then authorize.
+                    let mut req = Request::new(());
+                    *req.method_mut() = method.clone();
+                    *req.uri_mut() = uri.clone();
+                    *req.headers_mut() = headers.clone();
+                    pipeline.admit(rule, Scheme::Bearer, token, claims, &req, now)
                 }
                 Verified::Refused(reason) => {
                     steps.push(fail("verify", reason));

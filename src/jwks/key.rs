@@ -143,11 +143,25 @@ const MAX_RSA_BITS: usize = 8192;
 
 /// Turns one JWK (as JSON) into a [`VerifyingKey`], or says why it is unusable.
 pub(crate) fn parse_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip> {
+    parse_key(value, true)
+}
+
+/// The same checks as [`parse_jwk`] for a key that needs no `kid` (the
+/// public key in a DPoP proof's header); its `kid`, when absent, is empty.
+pub(crate) fn parse_anonymous_jwk(value: &serde_json::Value) -> Result<VerifyingKey, Skip> {
+    parse_key(value, false)
+}
+
+fn parse_key(value: &serde_json::Value, require_kid: bool) -> Result<VerifyingKey, Skip> {
     if !value.is_object() {
         return Err(Skip::NotAnObject);
     }
     let jwk = RawJwk::deserialize(value).map_err(|_| Skip::BadKeyMaterial)?;
-    let kid = jwk.kid.as_deref().ok_or(Skip::NoKid)?;
+    let kid = match jwk.kid.as_deref() {
+        Some(kid) => kid,
+        None if require_kid => return Err(Skip::NoKid),
+        None => "",
+    };
     if jwk.kty == "oct" || jwk.k.is_some() {
         return Err(Skip::Symmetric);
     }

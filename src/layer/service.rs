@@ -11,7 +11,7 @@ use super::future::ResponseFuture;
 use crate::body::ResponseBody;
 use crate::error::Reason;
 use crate::original_path::OriginalPath;
-use crate::pipeline::{Extracted, Pipeline, Verdict, Verified};
+use crate::pipeline::{Extracted, Pipeline, Scheme, Verdict, Verified};
 
 /// The middleware made by [`RequireMfaLayer`](crate::RequireMfaLayer).
 #[derive(Clone)]
@@ -60,11 +60,16 @@ where
             req.uri(),
             req.headers(),
         );
-        let verdict = match pipeline.extract(rule, req.uri(), req.headers()) {
-            Extracted::Skip => Verdict::Allow(None),
-            Extracted::Refused(reason) => Verdict::Deny(reason, None),
-            Extracted::Token(token) => match pipeline.verify(token, now) {
-                Verified::Claims(claims) => pipeline.authorize(rule, claims, now),
+        let found = match pipeline.extract(rule, req.uri(), req.headers()) {
+            Extracted::Skip => Err(Verdict::Allow(None)),
+            Extracted::Refused(reason) => Err(Verdict::Deny(reason, None)),
+            Extracted::Token(token) => Ok((token, Scheme::Bearer)),
+            Extracted::Dpop(token) => Ok((token, Scheme::Dpop)),
+        };
+        let verdict = match found {
+            Err(verdict) => verdict,
+            Ok((token, scheme)) => match pipeline.verify(token, now) {
+                Verified::Claims(claims) => pipeline.admit(rule, scheme, token, claims, &req, now),
                 Verified::Refused(reason) => Verdict::Deny(reason, None),
                 Verified::Fetch(token) => {
                     // Release the readied service: its capacity is not held
@@ -76,7 +81,9 @@ where
                     return ResponseFuture::fetching(Box::pin(async move {
                         let now = pipeline.clock.now();
                         let verdict = match pipeline.verify_fetched(&token).await {
-                            Verified::Claims(claims) => pipeline.authorize(&rule, claims, now),
+                            Verified::Claims(claims) => {
+                                pipeline.admit(&rule, scheme, token.as_bytes(), claims, &req, now)
+                            }
                             Verified::Refused(reason) => Verdict::Deny(reason, None),
                             Verified::Fetch(_) => Verdict::Deny(Reason::UnknownKeyId, None),
                         };

@@ -17,6 +17,7 @@
 
 mod decision;
 mod log;
+mod sender;
 mod settings;
 mod verify;
 
@@ -26,13 +27,15 @@ use std::time::SystemTime;
 use http::{HeaderMap, Method, Request, Response, Uri};
 
 pub use decision::Decision;
+pub(crate) use sender::Scheme;
 pub(crate) use settings::{AnswerSettings, KeySettings, Settings};
 
 use crate::body::ResponseBody;
 use crate::cache::TokenCache;
-use crate::challenge::{Answers, Facts, scope_challenge};
+use crate::challenge::{Answers, DpopChallenges, Facts, IsBrowser, scope_challenge};
 use crate::claims::Claims;
 use crate::clock::Clock;
+use crate::dpop::Dpop;
 use crate::error::{ErrorKind, Reason};
 use crate::jwks::store::KeyStore;
 use crate::original_path::OriginalPath;
@@ -40,9 +43,10 @@ use crate::policy::caller::{AppOnly, Caller, classify};
 use crate::policy::exempt::Exemptions;
 use crate::policy::matcher::Routes;
 use crate::policy::mfa::{MfaPolicy, MfaProof, check_mfa_route};
+use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::time::unix_seconds;
-use crate::token::extract::{Sources, bearer_token};
+use crate::token::extract::{Sources, bearer_token, dpop_token};
 use crate::token::jws::TypPolicy;
 use crate::token::validate::Validation;
 
@@ -59,11 +63,43 @@ pub(crate) struct Pipeline {
     validation: Validation,
     pub(crate) keys: KeyStore,
     pub(crate) cache: Option<TokenCache>,
+    /// The default requirement (rules' index 0).
+    default: Compiled,
+    /// The named requirements (rules' index `n` is `named[n - 1]`).
+    named: Box<[Compiled]>,
+    exemptions: Exemptions,
+    browser: Option<Arc<dyn IsBrowser>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// DPoP state, when configured.
+    dpop: Option<Dpop>,
+    dpop_challenges: DpopChallenges,
+}
+
+/// One requirement, ready for requests: how MFA is proven, what app-only
+/// callers get, and its pre-rendered answers.
+struct Compiled {
     mfa: MfaPolicy,
     app_only: AppOnly,
-    exemptions: Exemptions,
     answers: Answers,
-    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Compiled {
+    fn new(r: Requirement, answers: &AnswerSettings) -> Self {
+        let policy_max_age = r.mfa.max_age.map(|age| age.as_secs());
+        Self {
+            answers: Answers::new(
+                answers.realm.as_deref(),
+                &r.style,
+                answers.keys_unavailable,
+                r.step_up,
+                r.claims_challenge.as_ref(),
+                policy_max_age,
+                answers.renderer.clone(),
+            ),
+            mfa: r.mfa,
+            app_only: r.app_only,
+        }
+    }
 }
 
 /// What [`Pipeline::extract`] found.
@@ -72,6 +108,8 @@ pub(crate) enum Extracted<'h> {
     Skip,
     /// The raw token (not yet checked beyond its source's grammar).
     Token(&'h [u8]),
+    /// The raw token of a `DPoP` scheme header (`b64token` checked).
+    Dpop(&'h [u8]),
     /// The request is refused before any token is read.
     Refused(Reason),
 }
@@ -110,13 +148,18 @@ impl Pipeline {
             sources,
             max_token_len,
             typ,
-            mfa,
-            app_only,
+            requirements,
             exemptions,
             answers,
             clock,
             cache_bytes,
+            dpop,
         } = settings;
+        let mut requirements = requirements.into_iter().map(|r| Compiled::new(r, &answers));
+        let default = requirements
+            .next()
+            .unwrap_or_else(|| Compiled::new(Requirement::mfa(), &answers));
+        let named = requirements.collect();
         for rule in &mut rules {
             // Roles are not named: a client cannot obtain one by asking
             // for a scope (a missing role has its own answer).
@@ -124,7 +167,6 @@ impl Pipeline {
                 rule.scope_challenge = Some(scope_challenge(&rule.scopes));
             }
         }
-        let policy_max_age = mfa.max_age.map(|age| age.as_secs());
         let keys = KeyStore::new(
             keys.source,
             keys.static_keys,
@@ -150,24 +192,28 @@ impl Pipeline {
             },
             keys,
             cache: (cache_bytes > 0).then(|| TokenCache::new(cache_bytes)),
-            mfa,
-            app_only,
+            default,
+            named,
             exemptions,
-            answers: Answers::new(
-                answers.realm.as_deref(),
-                &answers.style,
-                answers.keys_unavailable,
-                answers.step_up,
-                answers.claims_challenge.as_ref(),
-                policy_max_age,
-            ),
+            browser: answers.browser.clone(),
             clock,
+            dpop: dpop.map(Dpop::new),
+            dpop_challenges: DpopChallenges::new(),
         }
     }
 
     /// The configured rules, in order (for `Debug`).
     pub(crate) fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The requirement of `rule` (resolved by `build()`; the default one
+    /// for every rule that names none).
+    fn requirement(&self, rule: &Rule) -> &Compiled {
+        rule.requirement_index
+            .checked_sub(1)
+            .and_then(|n| self.named.get(n))
+            .unwrap_or(&self.default)
     }
 
     /// The exemptions (`inspect` shows the one used, with its expiry).
@@ -202,6 +248,15 @@ impl Pipeline {
     ) -> Extracted<'h> {
         if rule.access == Access::Public {
             return Extracted::Skip;
+        }
+        if rule.sender.accepts_dpop()
+            && self.dpop.is_some()
+            && let Some(found) = dpop_token(headers, uri, &self.sources)
+        {
+            return match found {
+                Ok(token) => Extracted::Dpop(token),
+                Err(reason) => Extracted::Refused(reason),
+            };
         }
         match bearer_token(headers, uri, &self.sources) {
             Ok(token) => Extracted::Token(token),
@@ -266,9 +321,10 @@ impl Pipeline {
         if rule.access != Access::Mfa {
             return Ok(None);
         }
+        let requirement = self.requirement(rule);
         check_mfa_route(
-            &self.mfa,
-            self.app_only,
+            &requirement.mfa,
+            requirement.app_only,
             caller,
             claims,
             unix_seconds(now),
@@ -313,19 +369,42 @@ impl Pipeline {
         return_to: &str,
         now: SystemTime,
     ) -> Response<ResponseBody<B>> {
-        let mut facts = Facts::of(headers);
+        let mut facts = Facts::of(headers, self.browser.as_deref());
         // Capability names are compared ASCII case-insensitively (`CP1`, `Cp1`).
         facts.cp1 = claims.is_some_and(|c| {
             c.client_capabilities()
                 .iter()
                 .any(|cap| cap.eq_ignore_ascii_case("cp1"))
         });
-        self.answers.render(
+        let mut response = self.requirement(rule).answers.render(
             reason,
             rule.scope_challenge.as_ref(),
             facts,
             return_to,
             self.keys.retry_after(now),
-        )
+        );
+        if rule.sender.accepts_dpop() {
+            let kind = reason.kind();
+            let challenged = if facts.grpc {
+                matches!(
+                    kind,
+                    ErrorKind::MissingToken | ErrorKind::InvalidToken | ErrorKind::MfaRequired
+                )
+            } else {
+                response.status() == http::StatusCode::UNAUTHORIZED
+            };
+            if challenged {
+                let nonce = self.dpop.as_ref().and_then(|d| d.nonce(unix_seconds(now)));
+                self.dpop_challenges.apply(
+                    response.headers_mut(),
+                    reason,
+                    rule.sender,
+                    facts.grpc,
+                    &self.requirement(rule).answers.missing,
+                    nonce.as_deref(),
+                );
+            }
+        }
+        response
     }
 }

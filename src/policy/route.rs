@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use super::pattern::Pattern;
+use crate::dpop::Sender;
 
 /// What a route requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,6 +85,12 @@ pub struct Rule {
     pub(crate) roles: Vec<String>,
     pub(crate) mode: Mode,
     pub(crate) enforce_from: Option<SystemTime>,
+    pub(crate) sender: Sender,
+    /// The [`Requirement`](crate::Requirement) the rule names, if any.
+    pub(crate) requirement: Option<Arc<str>>,
+    /// Index of the rule's requirement in the layer's list (0: the
+    /// default), resolved by `build()` so requests look up no name.
+    pub(crate) requirement_index: usize,
     /// Pre-rendered `WWW-Authenticate` for a missing scope (roles have
     /// their own answer).
     pub(crate) scope_challenge: Option<HeaderValue>,
@@ -110,6 +117,9 @@ impl Rule {
             roles: Vec::new(),
             mode: Mode::Enforce,
             enforce_from: None,
+            sender: Sender::Bearer,
+            requirement: None,
+            requirement_index: 0,
             scope_challenge: None,
         }
     }
@@ -187,6 +197,25 @@ impl Rule {
         self
     }
 
+    /// Which schemes the rule accepts tokens with (default
+    /// [`Sender::Bearer`]); DPoP needs [`Builder::dpop`](crate::Builder::dpop).
+    #[must_use]
+    pub fn sender(mut self, sender: Sender) -> Self {
+        self.sender = sender;
+        self
+    }
+
+    /// Answers this `mfa` rule with the [`Requirement`](crate::Requirement)
+    /// registered under `name` by
+    /// [`Builder::requirement`](crate::Builder::requirement) instead of the
+    /// layer's default one. A name no requirement has, or a requirement on
+    /// a rule whose access is not `mfa`, fails `build()`.
+    #[must_use]
+    pub fn requirement(mut self, name: &str) -> Self {
+        self.requirement = Some(name.into());
+        self
+    }
+
     /// Names the rule in logs (defaults to its pattern).
     #[must_use]
     pub fn name(mut self, name: &str) -> Self {
@@ -261,6 +290,8 @@ impl fmt::Debug for Rule {
             .field("access", &self.access)
             .field("methods", &self.methods)
             .field("mode", &self.mode)
+            .field("sender", &self.sender)
+            .field("requirement", &self.requirement)
             .finish_non_exhaustive()
     }
 }

@@ -113,16 +113,49 @@ pub(crate) fn parse_authorization(value: &[u8]) -> Result<Option<&str>, Reason> 
     }
 }
 
+/// The token of a request whose one `Authorization` header uses the `DPoP`
+/// scheme (RFC 9449 §7.1: `DPoP 1*SP token68`, checked like `Bearer`);
+/// `None` when it does not. A token also found in a cookie or custom source
+/// is a `400`.
+pub(crate) fn dpop_token<'h>(
+    headers: &'h HeaderMap,
+    uri: &'h Uri,
+    sources: &Sources,
+) -> Option<Result<&'h [u8], Reason>> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let token = match split_scheme(value.as_bytes(), b"dpop") {
+        Ok(Some(token)) => token,
+        Ok(None) => return None,
+        Err(reason) => return Some(Err(reason)),
+    };
+    if !is_b64token(token) {
+        return Some(Err(Reason::MalformedBearer));
+    }
+    // Any token elsewhere: the header is not Bearer, so it came from there.
+    if bearer_token(headers, uri, sources).is_ok() {
+        return Some(Err(Reason::TokenSentTwice));
+    }
+    Some(Ok(token))
+}
+
 /// `Bearer 1*SP <token>`: the scheme, at least one space, a non-empty rest
 /// (its grammar unchecked). `Ok(None)` for another scheme.
 fn split_bearer(value: &[u8]) -> Result<Option<&[u8]>, Reason> {
-    const SCHEME: &[u8] = b"bearer";
+    split_scheme(value, b"bearer")
+}
+
+/// `<scheme> 1*SP <token>` for a lower-case `scheme`, compared
+/// case-insensitively.
+fn split_scheme<'v>(value: &'v [u8], scheme_name: &[u8]) -> Result<Option<&'v [u8]>, Reason> {
     let scheme_end = value
         .iter()
         .position(|b| *b == b' ' || *b == b'\t')
         .unwrap_or(value.len());
     let (scheme, rest) = value.split_at(scheme_end);
-    if !scheme.eq_ignore_ascii_case(SCHEME) {
+    if !scheme.eq_ignore_ascii_case(scheme_name) {
         return Ok(None);
     }
     // `Bearer 1*SP b64token`: at least one space, no tabs, nothing after.

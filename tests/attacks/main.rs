@@ -9,6 +9,8 @@
 //! refusing everything. JWKS abuse needs its own issuer per scenario: see
 //! `jwks.rs`.
 
+#[path = "../support/dpop.rs"]
+mod dpop_client;
 #[path = "../support/mint.rs"]
 mod mint;
 #[path = "../support/harness.rs"]
@@ -16,6 +18,7 @@ mod shared;
 
 mod algorithm;
 mod claims;
+mod dpop;
 mod encoding;
 mod harness;
 mod header;
@@ -173,4 +176,45 @@ async fn absurd_expiry_under_an_unbounded_lifetime_does_not_panic() {
         )
         .await;
     }
+}
+
+/// The DPoP family: at least 30 hostile rows, each answered with its exact
+/// challenges without reaching the inner service, and passing controls.
+#[tokio::test]
+async fn dpop_attacks() {
+    let clock = dpop_client::clock();
+    let layer = dpop_client::layer(&clock);
+    let setup = dpop::Setup::new(mint::now());
+    let rows = dpop::rows(&setup);
+    let hostile = rows.iter().filter(|r| r.challenges.is_some()).count();
+    assert!(hostile >= 30, "{hostile}");
+    let mut names = HashSet::new();
+    let mut failures = Vec::new();
+    for row in rows.into_iter().chain(dpop::controls(&setup)) {
+        assert!(names.insert(row.name), "duplicate row {}", row.name);
+        let proofs: Vec<&str> = row.proofs.iter().map(String::as_str).collect();
+        let req = dpop_client::request(
+            row.method,
+            dpop_client::REQUIRED,
+            row.authorization.as_deref(),
+            &proofs,
+        );
+        let got = dpop_client::send(&layer, req).await;
+        let ok = match &row.challenges {
+            None => got.status == http::StatusCode::OK && got.reached,
+            Some(want) => {
+                got.status == http::StatusCode::UNAUTHORIZED
+                    && !got.reached
+                    && got.challenges == *want
+            }
+        };
+        if !ok {
+            failures.push(format!(
+                "{}: expected {:?}, got {got:?}",
+                row.name, row.challenges
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    println!("dpop: {hostile} hostile rows");
 }

@@ -57,6 +57,7 @@ fn replay(target: &str, check: impl Fn(&[u8])) -> usize {
 #[test]
 fn every_corpus_directory_has_a_replay() {
     let known = [
+        "dpop_proof",
         "match_route",
         "parse_authorization",
         "parse_jwks",
@@ -72,6 +73,36 @@ fn every_corpus_directory_has_a_replay() {
             "fuzz/corpus/{name} has no replay in tests/it/fuzz_corpus.rs"
         );
     }
+}
+
+/// As fuzz/fuzz_targets/dpop_proof.rs; the valid seeds parse, and every
+/// accepted proof is a three-segment `dpop+jwt`.
+#[test]
+fn dpop_proof_corpus() {
+    let mut accepted = 0;
+    replay("dpop_proof", |data| {
+        if __fuzz::parse_dpop_proof(data).is_ok() {
+            assert_eq!(data.iter().filter(|b| **b == b'.').count(), 2);
+        }
+    });
+    for name in ["valid_es256", "valid_ed25519", "valid_eddsa"] {
+        let path = corpus_dir().join("dpop_proof").join(name);
+        let bytes = std::fs::read(&path).expect("seed");
+        assert_eq!(__fuzz::parse_dpop_proof(&bytes), Ok(()), "{name}");
+        accepted += 1;
+    }
+    for name in [
+        "alg_none",
+        "alg_hs256",
+        "private_jwk",
+        "jwk_string",
+        "typ_jwt",
+        "dup_member",
+    ] {
+        let bytes = std::fs::read(corpus_dir().join("dpop_proof").join(name)).expect("seed");
+        assert!(__fuzz::parse_dpop_proof(&bytes).is_err(), "{name}");
+    }
+    assert_eq!(accepted, 3);
 }
 
 #[test]

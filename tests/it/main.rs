@@ -7,6 +7,8 @@
 //! filter). Modules that need a feature are compiled only with it, so
 //! `cargo test --no-default-features` still runs the others.
 
+#[path = "../support/dpop.rs"]
+mod dpop_client;
 #[path = "../support/harness.rs"]
 mod harness;
 #[path = "../support/logs.rs"]
@@ -14,6 +16,8 @@ mod logs;
 #[path = "../support/mint.rs"]
 mod mint;
 
+/// The answer hooks: a refusal-body renderer and a browser predicate.
+mod answer_hooks;
 /// Refusals: statuses, challenges, problem bodies, redirects, gRPC answers.
 mod answers;
 /// The verified-token cache.
@@ -24,6 +28,11 @@ mod claims_challenge;
 mod config;
 /// Bad builder settings fail with a `ConfigError` naming the value.
 mod config_errors;
+/// A file setting every key answers like the same layer built in code.
+#[cfg(feature = "config-file")]
+mod config_parity;
+/// DPoP (RFC 9449): senders, proofs, downgrades, nonces, challenges.
+mod dpop;
 /// Exemptions and their audit log.
 mod exemptions;
 /// Every committed fuzz input, replayed.
@@ -46,6 +55,9 @@ mod msrv;
 /// The identity provider recipes of `docs/`, with provider-shaped tokens
 /// (feature `config-file`).
 mod providers;
+/// Per-route requirements: three routes, three requirements, every proof.
+#[cfg(feature = "config-file")]
+mod requirements;
 /// A first end-to-end check over the JWKS server.
 #[cfg(feature = "axum")]
 mod smoke;
