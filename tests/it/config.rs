@@ -655,23 +655,43 @@ fn toml_blocks(doc: &str) -> Vec<&str> {
     blocks
 }
 
-/// Every ```toml block of the docs and the README parses: configuration
+/// Every ```toml block of the docs (the guide and the identity provider
+/// recipes of `docs/providers/` too) and the README parses: configuration
 /// files as the layer reads them (and build when they name an issuer),
 /// Cargo manifest snippets as TOML.
 #[test]
 fn the_documented_examples_parse() {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut files = vec![std::path::PathBuf::from(format!("{root}/README.md"))];
-    for entry in std::fs::read_dir(format!("{root}/docs")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "md") {
-            files.push(path);
+    for dir in ["docs", "docs/providers"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                files.push(path);
+            }
         }
     }
+    // Pages whose recipes must keep their configuration blocks.
+    let at_least = [
+        ("GUIDE.md", 1),
+        ("ENTRA.md", 1),
+        ("okta.md", 1),
+        ("auth0.md", 1),
+        ("keycloak.md", 2),
+    ];
     let mut config_blocks = 0;
     for file in files {
         let doc = std::fs::read_to_string(&file).unwrap();
-        for toml in toml_blocks(&doc) {
+        let blocks = toml_blocks(&doc);
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some((_, least)) = at_least.iter().find(|(n, _)| *n == name) {
+            assert!(
+                blocks.len() >= *least,
+                "{name}: {} TOML blocks",
+                blocks.len()
+            );
+        }
+        for toml in blocks {
             let at = file.display();
             if toml.contains("tower-mfa = ") {
                 toml::from_str::<toml::Table>(toml).unwrap_or_else(|e| panic!("{at}: {e}\n{toml}"));
