@@ -167,7 +167,9 @@ pub mod inspect;
 pub mod jwks;
 mod layer;
 mod log;
+mod metadata;
 mod metrics;
+mod mtls;
 mod original_path;
 mod pipeline;
 mod policy;
@@ -186,6 +188,16 @@ pub mod tonic;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+/// The examples of docs/MTLS.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/MTLS.md")]
+pub struct MtlsDoctests;
+
+/// The examples of docs/RESOURCE_METADATA.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/RESOURCE_METADATA.md")]
+pub struct ResourceMetadataDoctests;
+
 pub use body::ResponseBody;
 pub use cache::DEFAULT_CACHE_BYTES;
 pub use challenge::{
@@ -197,6 +209,8 @@ pub use config_error::ConfigError;
 pub use dpop::{DEFAULT_DPOP_REPLAY_CAPACITY, DEFAULT_DPOP_WINDOW, DpopConfig, Sender};
 pub use error::{ErrorKind, Reason};
 pub use layer::{Builder, DEFAULT_MAX_TOKEN_LEN, RequireMfa, RequireMfaLayer, ResponseFuture};
+pub use metadata::{ResourceMetadata, WELL_KNOWN_RESOURCE_METADATA};
+pub use mtls::ClientCertificate;
 pub use original_path::OriginalPath;
 pub use pipeline::Decision;
 pub use policy::caller::{AppOnly, Caller};

@@ -14,6 +14,7 @@ use crate::dpop::DpopConfig;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::RefreshPolicy;
+use crate::metadata::ResourceMetadata;
 use crate::pipeline::Pipeline;
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
@@ -72,6 +73,7 @@ pub struct Builder {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) cache_bytes: u64,
     pub(super) dpop: Option<DpopConfig>,
+    pub(super) metadata: Option<ResourceMetadata>,
 }
 
 impl Default for Builder {
@@ -115,6 +117,7 @@ impl Builder {
             clock: Arc::new(SystemClock),
             cache_bytes: DEFAULT_CACHE_BYTES,
             dpop: None,
+            metadata: None,
         }
     }
 
@@ -387,6 +390,14 @@ impl Builder {
     /// this, or without an origin and forwarded headers, fails `build()`.
     pub fn dpop(mut self, config: DpopConfig) -> Self {
         self.dpop = Some(config);
+        self
+    }
+
+    /// Publishes Protected Resource Metadata (RFC 9728): the layer answers
+    /// `GET`/`HEAD` on the document's well-known path before any rule, and
+    /// its `401` challenges carry `resource_metadata="…"`.
+    pub fn resource_metadata(mut self, metadata: ResourceMetadata) -> Self {
+        self.metadata = Some(metadata);
         self
     }
 

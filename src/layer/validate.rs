@@ -10,6 +10,7 @@ use crate::dpop::htu;
 use crate::jwks::KeySet;
 use crate::jwks::fetch;
 use crate::jwks::store::Source;
+use crate::metadata::document::{Derived, Published};
 use crate::pipeline::{AnswerSettings, KeySettings, Settings};
 use crate::token::validate::IssuerMatch;
 
@@ -25,6 +26,7 @@ pub(super) enum KeySource {
 /// Checks everything that can be checked before the first request.
 pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
     check_dpop(&b)?;
+    let metadata = published_metadata(&b, b.fetch.allow_http_loopback)?;
     let issuer = b.issuer.ok_or(ConfigError::Missing { setting: "issuer" })?;
     if b.audiences.is_empty() {
         return Err(ConfigError::Missing {
@@ -134,6 +136,7 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
         clock: b.clock,
         cache_bytes: b.cache_bytes,
         dpop: b.dpop,
+        metadata,
     })
 }
 
@@ -191,4 +194,60 @@ fn check_dpop(b: &Builder) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// Checks the metadata's URLs and renders the document with what the layer
+/// derives from its rules and DPoP settings.
+fn published_metadata(
+    b: &Builder,
+    allow_http_loopback: bool,
+) -> Result<Option<Published>, ConfigError> {
+    let Some(meta) = &b.metadata else {
+        return Ok(None);
+    };
+    let secure = |setting: &str, value: &str| -> Result<Url, ConfigError> {
+        let parsed = Url::parse(value)
+            .ok()
+            .filter(|u| u.query().is_none() && u.fragment().is_none() && u.username().is_empty())
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    setting,
+                    value,
+                    format!("{value:?} is not a URL without query, fragment or user info"),
+                )
+            })?;
+        fetch::check_url(&parsed, allow_http_loopback).map_err(|_| {
+            ConfigError::invalid(
+                setting,
+                value,
+                format!("{value:?} must be https (http only on loopback, when allowed)"),
+            )
+        })?;
+        Ok(parsed)
+    };
+    let resource = secure("resource_metadata.resource", &meta.resource)?;
+    for server in &meta.authorization_servers {
+        secure("resource_metadata.authorization_servers", server)?;
+    }
+    if let Some(doc) = &meta.resource_documentation {
+        secure("resource_metadata.resource_documentation", doc)?;
+    }
+    let mut rule_scopes: Vec<String> = Vec::new();
+    for scope in b.rules.iter().flat_map(|r| r.scopes.iter()) {
+        if !rule_scopes.contains(scope) {
+            rule_scopes.push(scope.clone());
+        }
+    }
+    let dpop_algs = b.dpop.as_ref().map(|_| {
+        crate::jwks::SUPPORTED_ALGORITHMS
+            .iter()
+            .map(|alg| crate::dpop::proof::alg_name(*alg))
+            .collect()
+    });
+    let derived = Derived {
+        rule_scopes,
+        dpop_algs,
+        mtls_rule: b.rules.iter().any(|r| r.sender.requires_mtls()),
+    };
+    Ok(Some(Published::new(meta, &resource, derived)))
 }

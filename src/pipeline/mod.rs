@@ -37,6 +37,7 @@ use crate::clock::Clock;
 use crate::dpop::Dpop;
 use crate::error::{ErrorKind, Reason};
 use crate::jwks::store::KeyStore;
+use crate::metadata::document::Published;
 use crate::original_path::OriginalPath;
 use crate::policy::caller::{AppOnly, Caller, classify};
 use crate::policy::exempt::Exemptions;
@@ -66,6 +67,8 @@ pub(crate) struct Pipeline {
     /// DPoP state, when configured.
     dpop: Option<Dpop>,
     dpop_challenges: DpopChallenges,
+    /// The Protected Resource Metadata document, when published.
+    pub(crate) metadata: Option<Published>,
 }
 
 /// What [`Pipeline::extract`] found.
@@ -120,7 +123,9 @@ impl Pipeline {
             clock,
             cache_bytes,
             dpop,
+            metadata,
         } = settings;
+        let metadata_url = metadata.as_ref().map(Published::url);
         for rule in &mut rules {
             // Roles are not named: a client cannot obtain one by asking
             // for a scope (a missing role has its own answer).
@@ -163,10 +168,12 @@ impl Pipeline {
                 answers.step_up,
                 answers.claims_challenge.as_ref(),
                 policy_max_age,
+                metadata_url,
             ),
             clock,
             dpop: dpop.map(Dpop::new),
-            dpop_challenges: DpopChallenges::new(),
+            dpop_challenges: DpopChallenges::new(metadata_url),
+            metadata,
         }
     }
 

@@ -43,8 +43,12 @@ mod keys;
 mod layer;
 /// No secret in the log, at any level.
 mod log_hygiene;
+/// Protected Resource Metadata (RFC 9728): the document and the challenges.
+mod metadata;
 /// Counters (feature `metrics`).
 mod metrics;
+/// Certificate-bound tokens (RFC 8705), the certificate given as an extension.
+mod mtls;
 /// A first end-to-end check over the JWKS server.
 #[cfg(feature = "axum")]
 mod smoke;
