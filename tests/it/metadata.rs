@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use http::{Request, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use tower_mfa::{
     ConfigError, DpopConfig, ResourceMetadata, Rule, Sender, WELL_KNOWN_RESOURCE_METADATA,
 };
@@ -76,9 +76,6 @@ async fn the_document_lists_the_layers_own_configuration() {
             "resource_documentation": "https://api.example.com/docs",
         })
     );
-    // The DPoP algorithms are the ones the DPoP challenges advertise.
-    let refused = h.send(harness::get("/v1/customers/1", None)).await;
-    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -335,7 +332,7 @@ resource_documentation = "https://api.example.com/docs"
     assert_eq!(a, b);
     assert_eq!(
         a["tls_client_certificate_bound_access_tokens"],
-        Value::Bool(true)
+        serde_json::Value::Bool(true)
     );
     assert_eq!(a["scopes_supported"], json!(["payments.write"]));
 }
