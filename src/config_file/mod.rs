@@ -126,6 +126,7 @@
 //! ```
 
 mod convert;
+mod requirement;
 mod schema;
 
 use std::path::Path;
