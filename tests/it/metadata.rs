@@ -336,3 +336,34 @@ resource_documentation = "https://api.example.com/docs"
     );
     assert_eq!(a["scopes_supported"], json!(["payments.write"]));
 }
+
+#[tokio::test]
+async fn a_named_requirements_challenge_carries_it_too() {
+    let h = Harness::new(
+        harness::static_builder(&[mint::rsa_key()])
+            .clock(harness::clock())
+            .requirement(
+                "recent",
+                tower_mfa::Requirement::mfa().challenge_style(tower_mfa::ChallengeStyle::Rfc9470 {
+                    acr_values: None,
+                    max_age: Some(300),
+                }),
+            )
+            .rule(Rule::mfa("/v1/admin/**").requirement("recent"))
+            .rule(Rule::mfa("/**"))
+            .resource_metadata(metadata()),
+    );
+    let pwd = mint::rsa_key().token(&harness::user_at(&harness::clock(), &["pwd"]));
+    h.get("/v1/admin/x", &pwd).await.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        Some(&format!(
+            "Bearer error=\"insufficient_user_authentication\", error_description=\"Multi-factor authentication is required\", max_age=\"300\", resource_metadata=\"{METADATA_URL}\""
+        )),
+    );
+    h.get("/v1/other", &pwd).await.assert_refused(
+        StatusCode::UNAUTHORIZED,
+        Some(&format!(
+            "Bearer error=\"invalid_token\", resource_metadata=\"{METADATA_URL}\""
+        )),
+    );
+}
