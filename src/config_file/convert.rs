@@ -281,6 +281,7 @@ pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
     if let Some(m) = file.resource_metadata {
         b = b.resource_metadata(metadata(m));
     }
+    b = super::issuers::trust(b, file.issuers)?;
     let list = exemptions(file.exemptions)?;
     Ok(b.exemptions(Exemptions::new(list)))
 }

@@ -26,6 +26,7 @@
 //! # Ok::<(), tower_mfa::ConfigError>(())
 //! ```
 
+pub(crate) mod check;
 pub(crate) mod document;
 
 /// What the layer publishes about its resource: the document is answered on

@@ -12,6 +12,7 @@ use crate::policy::route::Access;
 /// to the [`Claims`](crate::Claims).
 #[derive(Debug, Clone)]
 pub struct Decision {
+    pub(super) issuer: Arc<str>,
     pub(super) caller: Caller,
     pub(super) mfa: Option<MfaProof>,
     pub(super) rule: Arc<str>,
@@ -21,6 +22,13 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The short name of the issuer whose token was verified (`default`
+    /// for the one-issuer shorthand).
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// Whether the caller is a user or an app acting for itself.
     #[must_use]
     pub fn caller(&self) -> Caller {
