@@ -15,6 +15,7 @@ use crate::issuer::Issuer;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::RefreshPolicy;
+use crate::metadata::ResourceMetadata;
 use crate::pipeline::Pipeline;
 use crate::policy::exempt::Exemptions;
 use crate::policy::requirement::Requirement;
@@ -74,6 +75,7 @@ pub struct Builder {
     pub(super) cache_bytes: u64,
     pub(super) issuers: Vec<Issuer>,
     pub(super) dpop: Option<DpopConfig>,
+    pub(super) metadata: Option<ResourceMetadata>,
 }
 
 impl Default for Builder {
@@ -115,6 +117,7 @@ impl Builder {
             cache_bytes: DEFAULT_CACHE_BYTES,
             issuers: Vec::new(),
             dpop: None,
+            metadata: None,
         }
     }
 
@@ -329,6 +332,14 @@ impl Builder {
     /// this, or without an origin and forwarded headers, fails `build()`.
     pub fn dpop(mut self, config: DpopConfig) -> Self {
         self.dpop = Some(config);
+        self
+    }
+
+    /// Publishes Protected Resource Metadata (RFC 9728): the layer answers
+    /// `GET`/`HEAD` on the document's well-known path before any rule, and
+    /// its `401` challenges carry `resource_metadata="…"`.
+    pub fn resource_metadata(mut self, metadata: ResourceMetadata) -> Self {
+        self.metadata = Some(metadata);
         self
     }
 

@@ -53,6 +53,12 @@ where
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
         let pipeline = &*self.pipeline;
+        if let Some(metadata) = &pipeline.metadata
+            && metadata.is_requested(OriginalPath::path_of(&req))
+        {
+            // A public document, answered before any rule is selected.
+            return ResponseFuture::refused(metadata.answer(req.method()));
+        }
         let now = pipeline.clock.now();
         let rule = pipeline.select(
             req.method(),

@@ -21,6 +21,15 @@ use crate::token::validate::IssuerMatch;
 /// Checks everything that can be checked before the first request.
 pub(super) fn settings(mut b: Builder) -> Result<Settings, ConfigError> {
     check_dpop(&b)?;
+    let metadata = match &b.metadata {
+        Some(meta) => Some(crate::metadata::check::publish(
+            meta,
+            &b.rules,
+            b.dpop.is_some(),
+            b.fetch.allow_http_loopback,
+        )?),
+        None => None,
+    };
     let (issuers, shorthand) = trusted(&mut b)?;
     check_requirement(&b.requirement, "")?;
     for (name, requirement) in &b.requirements {
@@ -103,6 +112,7 @@ pub(super) fn settings(mut b: Builder) -> Result<Settings, ConfigError> {
         clock: b.clock,
         cache_bytes: b.cache_bytes,
         dpop: b.dpop,
+        metadata,
     })
 }
 
