@@ -243,6 +243,114 @@ pub mod __fuzz {
             .map(|p| p.matches(path))
     }
 
+    /// Route rules compiled as the layer compiles them, next to the plain
+    /// walk over the rules in order that defines their meaning.
+    #[derive(Debug)]
+    pub struct Routes {
+        rules: Vec<crate::Rule>,
+        compiled: crate::policy::matcher::Routes,
+    }
+
+    impl Routes {
+        /// Compiles `rules`; `None` when there are more than 32-bit indices hold.
+        #[must_use]
+        pub fn new(rules: Vec<crate::Rule>) -> Option<Self> {
+            let compiled = crate::policy::matcher::Routes::new(&rules).ok()?;
+            Some(Self { rules, compiled })
+        }
+
+        /// The index of the rule the layer picks, through the compiled rules.
+        #[must_use]
+        pub fn select(
+            &self,
+            method: &http::Method,
+            path: &str,
+            uri: &http::Uri,
+            headers: &http::HeaderMap,
+        ) -> Option<usize> {
+            self.compiled
+                .select(&self.rules, method, path, uri, headers)
+        }
+
+        /// The same, walking the rules one by one (the reference).
+        #[must_use]
+        pub fn reference(
+            &self,
+            method: &http::Method,
+            path: &str,
+            uri: &http::Uri,
+            headers: &http::HeaderMap,
+        ) -> Option<usize> {
+            crate::policy::matcher::reference(&self.rules, method, path, uri, headers)
+        }
+    }
+
+    /// A `match_route` fuzz input read as a rule set and a request.
+    ///
+    /// Lines are separated by `\n`. The last line is the request,
+    /// `[METHOD\t]path` (`GET` by default); every line before it is a rule,
+    /// `[METHOD,METHOD\t]pattern`, or `[METHODS\t]?text` for a predicate
+    /// rule that holds when the URI's path contains `text`. A single line
+    /// is one rule and the request `GET /`.
+    #[derive(Debug)]
+    pub struct RouteCase {
+        /// The rules, in order.
+        pub rules: Vec<crate::Rule>,
+        /// The request method.
+        pub method: http::Method,
+        /// The request path, as the layer matches it.
+        pub path: String,
+        /// The request URI handed to predicates (`/` when `path` is not one).
+        pub uri: http::Uri,
+    }
+
+    impl RouteCase {
+        /// Reads `text` (see the type's documentation).
+        #[must_use]
+        pub fn parse(text: &str) -> Self {
+            fn methods(line: &str) -> (Vec<http::Method>, &str) {
+                if let Some((list, rest)) = line.split_once('\t') {
+                    let parsed: Option<Vec<http::Method>> = list
+                        .split(',')
+                        .map(|m| http::Method::from_bytes(m.as_bytes()).ok())
+                        .collect();
+                    if let Some(parsed) = parsed {
+                        return (parsed, rest);
+                    }
+                }
+                (Vec::new(), line)
+            }
+            let mut lines: Vec<&str> = text.split('\n').collect();
+            let request = if lines.len() > 1 { lines.pop() } else { None };
+            let (method, path) = match request.map(methods) {
+                Some((ms, path)) => (ms.into_iter().next().unwrap_or(http::Method::GET), path),
+                None => (http::Method::GET, "/"),
+            };
+            let rules = lines
+                .into_iter()
+                .map(|line| {
+                    let (ms, spec) = methods(line);
+                    let rule = match spec.strip_prefix('?') {
+                        Some(needle) => {
+                            let needle = needle.to_owned();
+                            crate::Rule::predicate(crate::Access::Mfa, spec, move |_, uri, _| {
+                                uri.path().contains(&needle)
+                            })
+                        }
+                        None => crate::Rule::mfa(spec),
+                    };
+                    ms.into_iter().fold(rule, crate::Rule::method)
+                })
+                .collect();
+            Self {
+                rules,
+                method,
+                path: path.to_owned(),
+                uri: path.parse().unwrap_or_default(),
+            }
+        }
+    }
+
     /// Parses a DPoP proof: header, key and signature checks, then the
     /// payload as strict JSON (no request to compare its claims with).
     ///

@@ -1,6 +1,13 @@
-//! Route patterns: parsing and matching, checked against a plain
-//! backtracking matcher written here from the documented rules.
-//! Input: `pattern \n path`.
+//! Route patterns and rule selection.
+//!
+//! 1. Parsing and matching one pattern, checked against a plain
+//!    backtracking matcher written here from the documented rules.
+//!    Input: `pattern \n path`.
+//! 2. The same input read as a rule set and a request
+//!    (`tower_mfa::__fuzz::RouteCase`: one rule a line, `[METHODS\t]pattern`
+//!    or `[METHODS\t]?text` for a predicate, the last line
+//!    `[METHOD\t]path`): the compiled route rules the layer uses must pick
+//!    the same rule as walking the rules in order (the reference).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -67,5 +74,14 @@ fuzz_target!(|data: &[u8]| {
             None => false,
         };
         assert_eq!(got, expected, "{pattern:?} on {path:?}");
+    }
+    let case = tower_mfa::__fuzz::RouteCase::parse(text);
+    if let Some(routes) = tower_mfa::__fuzz::Routes::new(case.rules) {
+        let headers = http::HeaderMap::new();
+        assert_eq!(
+            routes.select(&case.method, &case.path, &case.uri, &headers),
+            routes.reference(&case.method, &case.path, &case.uri, &headers),
+            "{text:?}"
+        );
     }
 });

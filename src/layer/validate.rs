@@ -11,6 +11,7 @@ use crate::jwks::KeySet;
 use crate::jwks::fetch;
 use crate::jwks::store::Source;
 use crate::pipeline::{AnswerSettings, KeySettings, Settings};
+use crate::policy::matcher::{Routes, TooLarge};
 use crate::token::validate::IssuerMatch;
 
 /// Where the builder was told to find keys.
@@ -58,6 +59,13 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
             ));
         }
     }
+    let routes = Routes::new(&b.rules).map_err(|TooLarge| {
+        ConfigError::invalid(
+            "rules",
+            format!("{} rules", b.rules.len()),
+            "too many route rules: their compiled form needs 32-bit indices",
+        )
+    })?;
     let issuer_text = issuer;
     let issuer = IssuerMatch::new(&issuer_text);
     let allow_http_loopback = b.fetch.allow_http_loopback;
@@ -117,6 +125,7 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
             refresh: b.refresh,
         },
         rules: b.rules,
+        routes,
         default_access: b.default_access,
         sources: b.sources,
         max_token_len: b.max_token_len,

@@ -12,6 +12,7 @@ use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::{RefreshPolicy, Source};
 use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
+use crate::policy::matcher::Routes;
 use crate::policy::mfa::MfaPolicy;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::Sources;
@@ -19,7 +20,8 @@ use crate::token::jws::TypPolicy;
 use crate::token::validate::{IssuerMatch, TenantFilter};
 
 /// Everything a pipeline needs, already checked: URLs parse and are secure,
-/// rule patterns parse, the step-up URL renders, the HTTP client exists.
+/// rule patterns parse and are compiled, the step-up URL renders, the HTTP
+/// client exists.
 pub(crate) struct Settings {
     pub(crate) issuer: IssuerMatch,
     pub(crate) audiences: Vec<String>,
@@ -28,6 +30,8 @@ pub(crate) struct Settings {
     pub(crate) max_lifetime: Duration,
     pub(crate) keys: KeySettings,
     pub(crate) rules: Vec<Rule>,
+    /// `rules` compiled for selection (indices into `rules`).
+    pub(crate) routes: Routes,
     pub(crate) default_access: Access,
     pub(crate) sources: Sources,
     pub(crate) max_token_len: usize,

@@ -1,8 +1,10 @@
-//! The policy: route rules ([`route`]), caller classification ([`caller`]),
-//! MFA proof ([`mfa`]) and exemptions from it ([`exempt`]).
+//! The policy: route rules ([`route`]) with their path patterns
+//! ([`pattern`]) compiled for selection ([`matcher`]), caller classification
+//! ([`caller`]), MFA proof ([`mfa`]) and exemptions from it ([`exempt`]).
 
 pub(crate) mod caller;
 pub(crate) mod exempt;
+pub(crate) mod matcher;
 pub(crate) mod mfa;
 pub(crate) mod pattern;
 pub(crate) mod route;

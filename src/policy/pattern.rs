@@ -6,10 +6,14 @@
 //! everything else with a linear-time glob over segments. Route rules
 //! ([`Rule`](crate::Rule)) hold a parsed pattern each.
 
+/// One segment of a parsed pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
+pub(crate) enum Segment {
+    /// Exactly this text.
     Literal(Box<str>),
+    /// Any one non-empty segment (`*`).
     One,
+    /// Zero or more segments (`**`).
     Any,
 }
 
@@ -84,6 +88,11 @@ impl Pattern {
         })
     }
 
+    /// The pattern's segments.
+    pub(crate) fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
     /// Whether `path` (without query) matches. A trailing `/` is ignored.
     #[must_use]
     pub(crate) fn matches(&self, path: &str) -> bool {
@@ -105,7 +114,7 @@ impl Pattern {
 }
 
 /// The segments of a path after its leading `/`, ignoring one trailing `/`.
-fn split(rest: &str) -> std::str::Split<'_, char> {
+pub(crate) fn split(rest: &str) -> std::str::Split<'_, char> {
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let mut it = rest.split('/');
     if rest.is_empty() {

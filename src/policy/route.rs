@@ -230,15 +230,32 @@ impl Rule {
         self.mode == Mode::ReportOnly || self.enforce_from.is_some_and(|from| now < from)
     }
 
+    /// The rule's path pattern, unless it is a predicate or invalid.
+    pub(crate) fn pattern(&self) -> Option<&Pattern> {
+        match &self.matcher {
+            Matcher::Pattern(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether the rule is decided by a predicate.
+    pub(crate) fn is_predicate(&self) -> bool {
+        matches!(self.matcher, Matcher::Predicate(_))
+    }
+
+    /// Whether the rule's method filter lets `method` through.
+    pub(crate) fn allows_method(&self, method: &Method) -> bool {
+        self.methods.as_ref().is_none_or(|methods| {
+            methods
+                .iter()
+                .any(|m| m == method || (*m == Method::GET && method == Method::HEAD))
+        })
+    }
+
     /// Whether the rule applies to a request.
     pub fn matches(&self, method: &Method, path: &str, uri: &Uri, headers: &HeaderMap) -> bool {
-        if let Some(methods) = &self.methods {
-            let ok = methods
-                .iter()
-                .any(|m| m == method || (*m == Method::GET && method == Method::HEAD));
-            if !ok {
-                return false;
-            }
+        if !self.allows_method(method) {
+            return false;
         }
         match &self.matcher {
             Matcher::Pattern(p) => p.matches(path),

@@ -199,7 +199,44 @@ fn match_route_corpus() {
             });
             assert_eq!(got, expected, "{pattern:?} on {path:?}");
         }
+        let case = __fuzz::RouteCase::parse(text);
+        let routes = __fuzz::Routes::new(case.rules).expect("a few rules");
+        let headers = http::HeaderMap::new();
+        assert_eq!(
+            routes.select(&case.method, &case.path, &case.uri, &headers),
+            routes.reference(&case.method, &case.path, &case.uri, &headers),
+            "{text:?}"
+        );
     });
+}
+
+/// The multi-rule seeds pick the rules they were written for, so the
+/// replay above really compares selections, not two `None`s.
+#[test]
+fn match_route_multi_rule_seeds() {
+    for (seed, expected) in [
+        ("rules_first_wins", Some(1)),
+        ("rules_method_head", Some(0)),
+        ("rules_method_fallthrough", Some(2)),
+        ("rules_predicate_before", Some(1)),
+        ("rules_predicate_after", Some(0)),
+        ("rules_none", None),
+        ("rules_double_glob", Some(3)),
+        ("rules_percent_dots", Some(2)),
+    ] {
+        let text = std::fs::read_to_string(corpus_dir().join("match_route").join(seed))
+            .unwrap_or_else(|e| panic!("{seed}: {e}"));
+        let case = __fuzz::RouteCase::parse(&text);
+        let routes = __fuzz::Routes::new(case.rules).expect("a few rules");
+        let headers = http::HeaderMap::new();
+        let got = routes.select(&case.method, &case.path, &case.uri, &headers);
+        assert_eq!(got, expected, "{seed}");
+        assert_eq!(
+            routes.reference(&case.method, &case.path, &case.uri, &headers),
+            expected,
+            "{seed}"
+        );
+    }
 }
 
 #[test]
