@@ -2,7 +2,15 @@
 //!
 //! ```sh
 //! cargo run --example partner_center
+//! cargo run --example partner_center -- --config examples/partner-center.toml
 //! ```
+//!
+//! `--config FILE` (or `TOWER_MFA_CONFIG=FILE`) takes the route rules,
+//! requirements and exemptions from a configuration file instead of the
+//! code below; `examples/partner-center.toml` adds a billing route behind an
+//! Entra authentication context (`c2`) and an admin route behind a sign-in
+//! at most five minutes old. The file's issuer settings, if any, give way to
+//! the development issuer or `TOWER_MFA_ISSUER`.
 //!
 //! With no configuration it starts an embedded development issuer (its own
 //! RSA key pair, a JWKS route and a route that mints sample tokens) on
@@ -21,6 +29,7 @@
 //! - `/dashboard/support/partner-requests`: sign-in only.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,7 +46,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
-use tower_mfa::{Claims, Decision, RequireMfaLayer, Rule};
+use tower_mfa::{Builder, Claims, Decision, RequireMfaLayer, Rule};
 
 #[path = "support/env_issuer.rs"]
 mod env_issuer;
@@ -57,8 +66,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = std::env::var("TOWER_MFA_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
-    let real = env_issuer::from_env().map_err(|e| e as Box<dyn std::error::Error>)?;
-    if real.is_none() && !addr.ip().is_loopback() {
+    let config = config_path()?;
+    let real = env_issuer::is_set();
+    if !real && !addr.ip().is_loopback() {
         eprintln!(
             "refusing to listen on {addr}: the development issuer mints MFA tokens for anyone \
              who asks, so it only listens on a loopback address (such as 127.0.0.1:3000). \
@@ -71,29 +81,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
 
-    let (builder, dev) = match real {
-        Some(builder) => (builder, None),
-        None => {
-            let issuer = DevIssuer::new(format!("{base}/dev-issuer"))?;
-            let builder = RequireMfaLayer::builder()
-                .issuer(issuer.issuer.clone())
-                .audience(DEV_AUDIENCE)
-                .jwks_url(format!("{base}/dev-issuer/jwks"))
-                .allow_http_loopback(true)
-                .step_up_url(format!("{base}/dev-issuer/step-up"))
-                .rule(Rule::public("/dev-issuer/**"));
-            (builder, Some(Arc::new(issuer)))
+    // The policy: the configuration file's, or the one in code below.
+    let policy = match &config {
+        Some(path) => {
+            println!("policy from {}", path.display());
+            Builder::from_toml_file(path)?
         }
+        None => RequireMfaLayer::builder()
+            .rule(Rule::public("/healthz"))
+            .rule(Rule::mfa("/v1/**"))
+            .rule(Rule::mfa("/dashboard/customers/**"))
+            .rule(Rule::mfa("/dashboard/support/customer-requests/**"))
+            .rule(Rule::authenticated("/dashboard/support/partner-requests"))
+            .rule(Rule::authenticated("/dashboard")),
+    };
+    let (builder, dev) = if real {
+        let builder = env_issuer::apply(policy)
+            .map_err(|e| e as Box<dyn std::error::Error>)?
+            .ok_or("TOWER_MFA_ISSUER is unset")?;
+        (builder, None)
+    } else {
+        let issuer = DevIssuer::new(format!("{base}/dev-issuer"))?;
+        let builder = policy
+            .issuer(issuer.issuer.clone())
+            .audience(DEV_AUDIENCE)
+            .jwks_url(format!("{base}/dev-issuer/jwks"))
+            .allow_http_loopback(true)
+            .step_up_url(format!("{base}/dev-issuer/step-up"))
+            .rule(Rule::public("/dev-issuer/**"));
+        (builder, Some(Arc::new(issuer)))
     };
 
-    let mfa = builder
-        .rule(Rule::public("/healthz"))
-        .rule(Rule::mfa("/v1/**"))
-        .rule(Rule::mfa("/dashboard/customers/**"))
-        .rule(Rule::mfa("/dashboard/support/customer-requests/**"))
-        .rule(Rule::authenticated("/dashboard/support/partner-requests"))
-        .rule(Rule::authenticated("/dashboard"))
-        .build()?;
+    let mfa = builder.build()?;
 
     let mut app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -132,11 +151,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// `--config FILE`, else `TOWER_MFA_CONFIG`, else none.
+fn config_path() -> Result<Option<PathBuf>, String> {
+    let mut args = std::env::args_os().skip(1);
+    let mut path = std::env::var_os("TOWER_MFA_CONFIG").map(PathBuf::from);
+    while let Some(arg) = args.next() {
+        if arg == "--config" {
+            let file = args.next().ok_or("--config needs a file")?;
+            path = Some(PathBuf::from(file));
+        } else {
+            return Err(format!(
+                "unknown argument {}; usage: partner_center [--config FILE]",
+                arg.to_string_lossy()
+            ));
+        }
+    }
+    Ok(path)
+}
+
 fn print_curl_lines(base: &str) {
     println!(
         r#"
 Embedded development issuer: {base}/dev-issuer (JWKS at {base}/dev-issuer/jwks)
-Mint tokens (kind = mfa | pwd | app | federated):
+Mint tokens (kind = mfa | pwd | c2 | app | federated):
 
   MFA=$(curl -s '{base}/dev-issuer/token?kind=mfa')
   NOMFA=$(curl -s '{base}/dev-issuer/token?kind=pwd')
@@ -264,12 +301,17 @@ async fn mint(State(dev): State<Arc<DevIssuer>>, Query(q): Query<MintQuery>) -> 
             "tid": DEV_TENANT, "oid": "4988e250-5aee-482a-9136-6d269cb755c0",
             "sub": "f5d9d2c8-4d54-4ab1-b0a4-6f9a6a1c0e11", "appid": "23ec45a3-5127-4185-9eff-c8887839e6ab",
             "scp": "user_impersonation", "name": "Jane Doe", "upn": "jane@contoso.example",
-            "acr": "1", "amr": amr, "ver": "1.0",
+            "acr": "1", "amr": amr, "auth_time": now, "ver": "1.0",
         })
     };
     let claims = match q.kind.as_deref().unwrap_or("mfa") {
         "mfa" => user(json!(["pwd", "mfa"])),
         "pwd" => user(json!(["pwd"])),
+        "c2" => {
+            let mut claims = user(json!(["pwd", "mfa"]));
+            claims["acrs"] = json!(["c2"]);
+            claims
+        }
         "federated" => user(json!(["http://schemas.microsoft.com/claims/multipleauthn"])),
         "app" => json!({
             "iss": dev.issuer, "aud": DEV_AUDIENCE, "iat": now, "nbf": now, "exp": now + 3600,
@@ -280,7 +322,7 @@ async fn mint(State(dev): State<Arc<DevIssuer>>, Query(q): Query<MintQuery>) -> 
         _ => {
             return (
                 axum::http::StatusCode::BAD_REQUEST,
-                "kind must be mfa, pwd, app or federated\n".to_owned(),
+                "kind must be mfa, pwd, c2, app or federated\n".to_owned(),
             );
         }
     };

@@ -139,6 +139,9 @@ reasons! {
     NoMfaProof => MfaRequired, "no_mfa_proof", "the token carries no proof of multi-factor authentication";
     /// The token is an Entra v2.0 access token, which never carries `amr`.
     EntraV2NoAmr => MfaRequired, "entra_v2_no_amr", "the token is an Entra v2.0 access token, which carries no amr claim";
+    /// The token lacks an Entra authentication context (`acrs`) the route's
+    /// requirement demands.
+    MissingAuthContext => MfaRequired, "missing_auth_context", "the token lacks an authentication context the route requires";
     /// MFA was proven, but longer ago than `max_age` allows.
     MfaTooOld => MfaRequired, "mfa_too_old", "the last authentication is older than the allowed maximum age";
     /// The route requires MFA from app-only callers too, and apps cannot prove it.

@@ -103,7 +103,9 @@
 //!    then the rule's scopes and roles.
 //! 5. On `mfa` routes, users must show MFA (`amr` holds `mfa` by default);
 //!    app-only callers skip the check by default ([`AppOnly`]); an
-//!    [`Exemption`] can stand in for missing proof.
+//!    [`Exemption`] can stand in for missing proof. What counts as proof and
+//!    how a refusal is answered is the route's [`Requirement`]: the layer's
+//!    default one, or one a rule names ([`Rule::requirement`]).
 //! 6. A request that passes carries [`Claims`] and [`Decision`] in its
 //!    extensions. Every refusal and every decision on a verified token is
 //!    logged at target `tower_mfa::decision`.
@@ -128,7 +130,7 @@
 //! - `metrics`: counters of decisions, key fetches and token-cache lookups
 //!   through the `metrics` facade (`tower_mfa_decisions_total{outcome,kind}`,
 //!   `tower_mfa_jwks_fetches_total{result}`, `tower_mfa_token_cache_total{result}`).
-//! - `config-file`: configuration from a TOML file (module `config_file`):
+//! - `config-file` (default): configuration from a TOML file (module `config_file`):
 //!   `Builder::from_toml_str`, `Builder::from_toml_file` and
 //!   `Exemptions::from_toml_str` for reloading exemptions.
 //! - `cli`: the `tower-mfa inspect` command (`cargo install tower-mfa
@@ -189,8 +191,9 @@ pub struct ReadmeDoctests;
 pub use body::ResponseBody;
 pub use cache::DEFAULT_CACHE_BYTES;
 pub use challenge::{
-    ChallengeStyle, ClaimsChallenge, GRPC_ERROR_DOMAIN, GRPC_MISSING_ROLE_REASON,
-    KeysUnavailableStatus, MFA_REASON_PHRASE, grpc_error_reason,
+    ChallengeStyle, ClaimsChallenge, GRPC_ERROR_DOMAIN, GRPC_MISSING_ROLE_REASON, IsBrowser,
+    KeysUnavailableStatus, MFA_REASON_PHRASE, Refusal, RefusalBody, RenderRefusal,
+    grpc_error_reason,
 };
 pub use claims::Claims;
 pub use config_error::ConfigError;
@@ -202,6 +205,7 @@ pub use pipeline::Decision;
 pub use policy::caller::{AppOnly, Caller};
 pub use policy::exempt::{ExemptSubject, Exemption, Exemptions};
 pub use policy::mfa::{MfaPolicy, MfaProof};
+pub use policy::requirement::Requirement;
 pub use policy::route::{Access, Rule};
 pub use token::extract::TokenSource;
 

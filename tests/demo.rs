@@ -27,6 +27,15 @@ fn example_binary() -> std::path::PathBuf {
 
 #[test]
 fn printed_curl_lines_work_as_printed() {
+    printed_lines_work(&[]);
+}
+
+/// The shipped configuration file, from the package root.
+const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/partner-center.toml");
+
+/// Starts the demo with `args`, runs its printed curl lines, and returns
+/// the running demo and its base URL.
+fn printed_lines_work(args: &[&str]) -> (Demo, String) {
     let binary = example_binary();
     assert!(
         binary.exists(),
@@ -34,14 +43,17 @@ fn printed_curl_lines_work_as_printed() {
         binary.display()
     );
     let mut child = Command::new(&binary)
+        .args(args)
         .env("TOWER_MFA_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "off")
+        .env_remove("TOWER_MFA_CONFIG")
+        .env_remove("TOWER_MFA_ISSUER")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start the demo");
     let stdout = child.stdout.take().expect("stdout");
-    let _demo = Demo(child);
+    let demo = Demo(child);
 
     // Read the banner up to the last curl line.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -110,6 +122,113 @@ fn printed_curl_lines_work_as_printed() {
             );
         }
     }
+    let base = lines
+        .iter()
+        .find_map(|l| {
+            l.split_once("listening on ")
+                .map(|(_, b)| b.trim().to_owned())
+        })
+        .expect("the banner names the address");
+    (demo, base)
+}
+
+/// Runs `script` with bash; its standard output.
+fn bash(script: &str) -> String {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -e\n{script}"))
+        .output()
+        .expect("bash and curl");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A route's answer to a token of `kind` from the development issuer: the
+/// status line and the `www-authenticate` value.
+fn answer(base: &str, kind: &str, path: &str) -> (String, Option<String>) {
+    let text = bash(&format!(
+        "T=$(curl -s '{base}/dev-issuer/token?kind={kind}')\ncurl -si -H \"Authorization: Bearer $T\" {base}{path}"
+    ));
+    let status = text.lines().next().unwrap_or("").trim().to_owned();
+    let challenge = text
+        .lines()
+        .find_map(|l| l.strip_prefix("www-authenticate: "))
+        .map(|v| v.trim().to_owned());
+    (status, challenge)
+}
+
+#[test]
+fn the_demo_behaves_as_its_configuration_file_says() {
+    let (_demo, base) = printed_lines_work(&["--config", CONFIG]);
+    let ok = || ("HTTP/1.1 200 OK".to_owned(), None);
+    // Billing: the `c2` authentication context, asked for with RFC 9470.
+    assert_eq!(
+        answer(&base, "mfa", "/v1/billing/invoices"),
+        (
+            "HTTP/1.1 401 Unauthorized".to_owned(),
+            Some("Bearer error=\"insufficient_user_authentication\", error_description=\"Multi-factor authentication is required\", acr_values=\"c2\"".to_owned())
+        )
+    );
+    assert_eq!(answer(&base, "c2", "/v1/billing/invoices"), ok());
+    // App-only tokens are denied on billing, allowed on customers.
+    assert_eq!(
+        answer(&base, "app", "/v1/billing/invoices").0,
+        "HTTP/1.1 403 Forbidden"
+    );
+    assert_eq!(answer(&base, "app", "/v1/customers").0, "HTTP/1.1 200 OK");
+    // Admin: a fresh MFA sign-in passes (the issuer stamps auth_time now).
+    assert_eq!(answer(&base, "mfa", "/v1/admin/users"), ok());
+    assert_eq!(
+        answer(&base, "pwd", "/v1/admin/users"),
+        (
+            "HTTP/1.1 401 Unauthorized".to_owned(),
+            Some("Bearer error=\"insufficient_user_authentication\", error_description=\"Multi-factor authentication is required\", max_age=\"300\"".to_owned())
+        )
+    );
+    // Customers: Partner Center's answer.
+    assert_eq!(
+        answer(&base, "pwd", "/v1/customers"),
+        (
+            "HTTP/1.1 401 Unauthorized - MFA required".to_owned(),
+            Some("Bearer error=\"invalid_token\"".to_owned())
+        )
+    );
+}
+
+#[test]
+fn the_configuration_file_can_come_from_the_environment() {
+    // TOWER_MFA_CONFIG instead of --config: billing answers as the file says.
+    let binary = example_binary();
+    let mut child = Command::new(&binary)
+        .env("TOWER_MFA_ADDR", "127.0.0.1:0")
+        .env("TOWER_MFA_CONFIG", CONFIG)
+        .env("RUST_LOG", "off")
+        .env_remove("TOWER_MFA_ISSUER")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let _demo = Demo(child);
+    // Keep reading: the demo must be able to print its whole banner.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some((_, base)) = line.split_once("listening on ") {
+                let _ = tx.send(base.trim().to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the banner names the address");
+    assert_eq!(
+        answer(&base, "mfa", "/v1/billing/invoices").0,
+        "HTTP/1.1 401 Unauthorized"
+    );
+    assert_eq!(
+        answer(&base, "c2", "/v1/billing/invoices").0,
+        "HTTP/1.1 200 OK"
+    );
 }
 
 #[test]

@@ -99,6 +99,18 @@ fn tokens() -> Vec<(&'static str, String)> {
                 json!({"roles": ["Partner.Admin"]}),
             )),
         ),
+        (
+            "mfa user with auth context c2",
+            key.token(&with(user(&["pwd", "mfa"]), json!({"acrs": ["c2"]}))),
+        ),
+        (
+            "mfa user signed in just now",
+            key.token(&with(user(&["pwd", "mfa"]), json!({"auth_time": n}))),
+        ),
+        (
+            "mfa user signed in an hour ago",
+            key.token(&with(user(&["pwd", "mfa"]), json!({"auth_time": n - 3600}))),
+        ),
         ("app-only", key.token(&app_claims())),
         (
             "app-only admin",
@@ -166,6 +178,8 @@ fn requests() -> Vec<(Method, &'static str)> {
         (Method::GET, "/v1/reports/q3"),
         (Method::GET, "/v1/orders/1"),
         (Method::GET, "/v1/billing"),
+        (Method::GET, "/v1/payouts/7"),
+        (Method::GET, "/v1/settings/profile"),
         (Method::GET, "/v1/search"),
         (Method::GET, "/dashboard"),
         (Method::PUT, "/v1/unlisted"),
@@ -348,6 +362,8 @@ async fn inspect_answers_what_the_layer_answers() {
         ("refused", Some("no_mfa_proof")),
         ("refused", Some("missing_scope")),
         ("refused", Some("missing_role")),
+        ("refused", Some("missing_auth_context")),
+        ("refused", Some("mfa_too_old")),
         ("refused", Some("wrong_tenant")),
         ("refused", Some("expired")),
         ("refused", Some("bad_signature")),
@@ -406,6 +422,75 @@ async fn password_only_is_refused_on_customers_and_allowed_on_the_dashboard() {
     assert!(
         allowed.to_string().starts_with("verdict:   200 pass"),
         "{allowed}"
+    );
+}
+
+/// What inspect says one token gets on one route: outcome, reason, status
+/// and challenge, checked against the layer's own answer.
+async fn judged(token: &str, path: &str) -> (Outcome, Option<&'static str>, u16, Option<String>) {
+    let reasons = Reasons::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(reasons.clone()));
+    let report = inspect::inspect_route(token, &layer(), Method::GET, path)
+        .await
+        .unwrap();
+    let route = report.route.clone().unwrap();
+    let layer_answer = through_layer(&layer(), &reasons, token, &Method::GET, path).await;
+    assert_eq!(
+        through_inspect(&layer(), token, &Method::GET, path).await,
+        layer_answer,
+        "{path}"
+    );
+    (
+        route.outcome,
+        route.reason.map(|r| r.as_str()),
+        route.status,
+        route.www_authenticate,
+    )
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_requirement_refuses_on_one_route_what_another_allows() {
+    let key = rsa_key();
+    // MFA without the c2 authentication context: enough for customers, not
+    // for payouts (requirement `auth_context`).
+    let mfa = key.token(&user_claims(&["pwd", "mfa"]));
+    assert_eq!(judged(&mfa, "/v1/customers").await.0, Outcome::Pass);
+    assert_eq!(
+        judged(&mfa, "/v1/payouts/7").await,
+        (
+            Outcome::Refused,
+            Some("missing_auth_context"),
+            401,
+            Some(r#"Bearer error="insufficient_user_authentication", error_description="Multi-factor authentication is required", acr_values="c2""#.to_owned())
+        )
+    );
+    let c2 = key.token(&with(user_claims(&["pwd", "mfa"]), json!({"acrs": ["c2"]})));
+    assert_eq!(judged(&c2, "/v1/payouts/7").await.0, Outcome::Pass);
+
+    // An hour-old sign-in: enough for customers, not for settings
+    // (requirement `recent_sign_in`, five minutes).
+    let stale = key.token(&with(
+        user_claims(&["pwd", "mfa"]),
+        json!({"auth_time": now() - 3600}),
+    ));
+    assert_eq!(judged(&stale, "/v1/customers").await.0, Outcome::Pass);
+    assert_eq!(
+        judged(&stale, "/v1/settings/profile").await,
+        (
+            Outcome::Refused,
+            Some("mfa_too_old"),
+            401,
+            Some(r#"Bearer error="insufficient_user_authentication", error_description="Multi-factor authentication is required", max_age="300""#.to_owned())
+        )
+    );
+    let fresh = key.token(&with(
+        user_claims(&["pwd", "mfa"]),
+        json!({"auth_time": now()}),
+    ));
+    assert_eq!(
+        judged(&fresh, "/v1/settings/profile").await.0,
+        Outcome::Pass
     );
 }
 

@@ -4,6 +4,8 @@
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 
+use super::hooks::IsBrowser;
+
 /// Facts about the request that shape the answer.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Facts {
@@ -15,17 +17,21 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
-    pub(crate) fn of(headers: &HeaderMap) -> Self {
+    /// The facts of a request; `browser` replaces the default browser test.
+    pub(crate) fn of(headers: &HeaderMap, browser: Option<&dyn IsBrowser>) -> Self {
         let grpc = headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(is_grpc_content_type);
         let html = !grpc
-            && headers
-                .get_all(http::header::ACCEPT)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .any(accepts_html);
+            && match browser {
+                Some(browser) => browser.is_browser(headers),
+                None => headers
+                    .get_all(http::header::ACCEPT)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .any(accepts_html),
+            };
         Self {
             grpc,
             html,

@@ -9,6 +9,9 @@
 //! per-request values). No token, claim value or library error text ever
 //! appears in an answer.
 
+use std::fmt;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
@@ -22,6 +25,7 @@ pub const MFA_REASON_PHRASE: &str = "Unauthorized - MFA required";
 mod dpop;
 mod facts;
 mod grpc;
+mod hooks;
 mod status;
 mod step_up;
 pub(crate) use dpop::DpopChallenges;
@@ -29,6 +33,7 @@ pub(crate) use facts::Facts;
 #[cfg(feature = "tonic")]
 pub(crate) use grpc::status_details_bytes;
 pub use grpc::{GRPC_ERROR_DOMAIN, GRPC_MISSING_ROLE_REASON, grpc_error_reason};
+pub use hooks::{IsBrowser, Refusal, RefusalBody, RenderRefusal};
 pub use status::KeysUnavailableStatus;
 #[cfg(feature = "cli")]
 pub(crate) use status::label;
@@ -58,7 +63,7 @@ pub enum ChallengeStyle {
 }
 
 /// Pre-rendered answers of one layer.
-#[derive(Debug, Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct Answers {
     pub(crate) missing: HeaderValue,
     invalid_request: HeaderValue,
@@ -73,6 +78,13 @@ pub(crate) struct Answers {
     unavailable_status: KeysUnavailableStatus,
     step_up: Option<String>,
     claims_challenge: Option<HeaderValue>,
+    renderer: Option<Arc<dyn RenderRefusal>>,
+}
+
+impl fmt::Debug for dyn RenderRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RenderRefusal")
+    }
 }
 
 /// Entra's claims challenge for clients that declare `cp1`: where to
@@ -142,6 +154,7 @@ impl Answers {
         step_up: Option<String>,
         claims_challenge: Option<&ClaimsChallenge>,
         policy_max_age: Option<u64>,
+        renderer: Option<Arc<dyn RenderRefusal>>,
     ) -> Self {
         let missing = match realm {
             Some(realm) => header(&format!("Bearer realm=\"{}\"", quote(realm))),
@@ -197,6 +210,7 @@ impl Answers {
             unavailable_status,
             step_up,
             claims_challenge: claims_challenge.map(ClaimsChallenge::render),
+            renderer,
         }
     }
 
@@ -257,14 +271,20 @@ impl Answers {
             return response;
         }
 
-        let mut response =
-            Response::new(ResponseBody::refusal(Bytes::from_static(body.as_bytes())));
+        let (content_type, body) = match &self.renderer {
+            Some(renderer) => {
+                let rendered = renderer.render(Refusal { status, kind });
+                (rendered.content_type, rendered.body)
+            }
+            None => (
+                HeaderValue::from_static("application/problem+json"),
+                Bytes::from_static(body.as_bytes()),
+            ),
+        };
+        let mut response = Response::new(ResponseBody::refusal(body));
         *response.status_mut() = status;
         let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(CONTENT_TYPE, content_type);
         if let Some(challenge) = challenge {
             headers.insert(WWW_AUTHENTICATE, challenge.clone());
         }

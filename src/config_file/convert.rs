@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use http::Method;
 
-use super::schema::{AppOnlyName, DpopFile, ExemptionFile, FileConfig, ModeName, RuleFile};
+use super::requirement::{RequirementFile, requirement};
+use super::schema::{DpopFile, ExemptionFile, FileConfig, KeysUnavailableName, ModeName, RuleFile};
+use crate::challenge::KeysUnavailableStatus;
 use crate::config_error::ConfigError;
 use crate::dpop::DpopConfig;
 use crate::layer::Builder;
-use crate::policy::caller::AppOnly;
 use crate::policy::exempt::{ExemptSubject, Exemption, Exemptions};
-use crate::policy::mfa::MfaPolicy;
 use crate::policy::pattern::Pattern;
+use crate::policy::requirement::Requirement;
 use crate::policy::route::Rule;
 
 pub(super) fn exemptions(list: Vec<ExemptionFile>) -> Result<Vec<Exemption>, ConfigError> {
@@ -129,6 +130,9 @@ fn rule(r: RuleFile, i: usize) -> Result<Rule, ConfigError> {
     if let Some(sender) = r.sender {
         rule = rule.sender(sender.into());
     }
+    if let Some(name) = &r.requirement {
+        rule = rule.requirement(name);
+    }
     Ok(rule)
 }
 
@@ -183,29 +187,54 @@ pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
     if let Some(access) = file.default_access {
         b = b.default_access(access.into());
     }
-    if let Some(app_only) = file.app_only {
-        b = b.app_only(match app_only {
-            AppOnlyName::Allow => AppOnly::Allow,
-            AppOnlyName::Deny => AppOnly::Deny,
-            AppOnlyName::RequireMfa => AppOnly::RequireMfa,
-        });
-    }
     for (i, r) in file.rules.into_iter().enumerate() {
         b = b.rule(rule(r, i)?);
     }
-    if let Some(m) = file.mfa {
-        let mut policy = MfaPolicy::new()
-            .read_long_amr_claims(m.read_long_amr_claims)
-            .derive_from_factors(m.derive_from_factors)
-            .accept_acr(m.accept_acr)
-            .accept_auth_contexts(m.accept_auth_contexts);
-        if let Some(values) = m.equivalents {
-            policy = policy.equivalent_amr_values(values);
+    let default = RequirementFile {
+        mfa: file.mfa,
+        app_only: file.app_only,
+        step_up_url: file.step_up_url,
+        challenge: file.challenge,
+        entra_claims_challenge: file.entra_claims_challenge,
+    };
+    b = b.default_requirement(requirement(default, Requirement::mfa(), "")?);
+    for (name, r) in file.requirements {
+        if name.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "requirements",
+                &name,
+                "a requirement name must not be empty",
+            ));
         }
-        if let Some(secs) = m.max_age_seconds {
-            policy = policy.max_age(Duration::from_secs(secs));
-        }
-        b = b.mfa_policy(policy);
+        let prefix = format!("requirements.{name}.");
+        b = b.requirement(name, requirement(r, Requirement::mfa(), &prefix)?);
+    }
+    if let Some(status) = file.keys_unavailable {
+        b = b.keys_unavailable_status(match status {
+            KeysUnavailableName::ServiceUnavailable => KeysUnavailableStatus::ServiceUnavailable,
+            KeysUnavailableName::Unauthorized => KeysUnavailableStatus::Unauthorized,
+        });
+    }
+    if let Some(yes) = file.strict_rfc9068 {
+        b = b.strict_rfc9068(yes);
+    }
+    if let Some(len) = file.max_token_len {
+        b = b.max_token_len(len);
+    }
+    if let Some(secs) = file.fetch_timeout_seconds {
+        b = b.fetch_timeout(Duration::from_secs(secs));
+    }
+    if let Some(bytes) = file.max_jwks_bytes {
+        b = b.max_jwks_bytes(bytes);
+    }
+    if let Some(secs) = file.refresh_cooldown_seconds {
+        b = b.refresh_cooldown(Duration::from_secs(secs));
+    }
+    if let Some(secs) = file.refresh_interval_seconds {
+        b = b.refresh_interval(Duration::from_secs(secs));
+    }
+    if let Some(bytes) = file.token_cache_bytes {
+        b = b.token_cache_bytes(bytes);
     }
     if let Some(secs) = file.leeway_seconds {
         b = b.leeway(Duration::from_secs(secs));
@@ -215,9 +244,6 @@ pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
     }
     if let Some(realm) = file.realm {
         b = b.realm(realm);
-    }
-    if let Some(url) = file.step_up_url {
-        b = b.step_up_url(url);
     }
     if let Some(cookie) = file.token_cookie {
         b = b.token_cookie(cookie);

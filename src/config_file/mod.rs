@@ -115,6 +115,7 @@
 //! ```
 
 mod convert;
+mod requirement;
 mod schema;
 
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! The file format as serde types: every key optional, unknown keys refused,
 //! instants as RFC 3339 date-times with an explicit offset.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -8,6 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::value::{Datetime, Offset};
 
+use super::requirement::{ChallengeFile, ClaimsChallengeFile, MfaFile, RequirementFile};
 use crate::dpop::Sender;
 use crate::policy::route::Access;
 use crate::time::DateTime;
@@ -27,8 +29,20 @@ pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) rules: Vec<RuleFile>,
     pub(super) mfa: Option<MfaFile>,
+    pub(super) challenge: Option<ChallengeFile>,
+    pub(super) entra_claims_challenge: Option<ClaimsChallengeFile>,
+    #[serde(default)]
+    pub(super) requirements: BTreeMap<String, RequirementFile>,
+    pub(super) keys_unavailable: Option<KeysUnavailableName>,
     pub(super) leeway_seconds: Option<u64>,
     pub(super) max_lifetime_seconds: Option<u64>,
+    pub(super) strict_rfc9068: Option<bool>,
+    pub(super) max_token_len: Option<usize>,
+    pub(super) fetch_timeout_seconds: Option<u64>,
+    pub(super) max_jwks_bytes: Option<usize>,
+    pub(super) refresh_cooldown_seconds: Option<u64>,
+    pub(super) refresh_interval_seconds: Option<u64>,
+    pub(super) token_cache_bytes: Option<u64>,
     pub(super) realm: Option<String>,
     pub(super) step_up_url: Option<String>,
     pub(super) token_cookie: Option<String>,
@@ -94,6 +108,13 @@ impl From<AccessName> for Access {
 
 #[derive(Deserialize, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
+pub(super) enum KeysUnavailableName {
+    ServiceUnavailable,
+    Unauthorized,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
 pub(super) enum AppOnlyName {
     Allow,
     Deny,
@@ -124,21 +145,7 @@ pub(super) struct RuleFile {
     pub(super) mode: ModeName,
     pub(super) enforce_from: Option<Instant>,
     pub(super) sender: Option<SenderName>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct MfaFile {
-    pub(super) equivalents: Option<Vec<String>>,
-    #[serde(default)]
-    pub(super) read_long_amr_claims: bool,
-    #[serde(default)]
-    pub(super) derive_from_factors: bool,
-    #[serde(default)]
-    pub(super) accept_acr: Vec<String>,
-    #[serde(default)]
-    pub(super) accept_auth_contexts: Vec<String>,
-    pub(super) max_age_seconds: Option<u64>,
+    pub(super) requirement: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::RequireMfaLayer;
 use super::validate::{self, KeySource};
 use crate::cache::DEFAULT_CACHE_BYTES;
-use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
+use crate::challenge::{IsBrowser, KeysUnavailableStatus, RenderRefusal};
 use crate::clock::{Clock, SystemClock};
 use crate::config_error::ConfigError;
 use crate::dpop::DpopConfig;
@@ -15,9 +15,8 @@ use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::RefreshPolicy;
 use crate::pipeline::Pipeline;
-use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
-use crate::policy::mfa::MfaPolicy;
+use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, TokenSource};
 use crate::token::jws::TypPolicy;
@@ -55,8 +54,8 @@ pub struct Builder {
     pub(super) refresh: RefreshPolicy,
     pub(super) rules: Vec<Rule>,
     pub(super) default_access: Access,
-    pub(super) mfa: MfaPolicy,
-    pub(super) app_only: AppOnly,
+    pub(super) requirement: Requirement,
+    pub(super) requirements: Vec<(String, Requirement)>,
     pub(super) exemptions: Exemptions,
     pub(super) leeway: Duration,
     pub(super) max_lifetime: Duration,
@@ -64,10 +63,9 @@ pub struct Builder {
     pub(super) max_token_len: usize,
     pub(super) sources: Sources,
     pub(super) realm: Option<String>,
-    pub(super) style: ChallengeStyle,
     pub(super) unavailable_status: KeysUnavailableStatus,
-    pub(super) step_up: Option<String>,
-    pub(super) claims_challenge: Option<ClaimsChallenge>,
+    pub(super) renderer: Option<Arc<dyn RenderRefusal>>,
+    pub(super) browser: Option<Arc<dyn IsBrowser>>,
     pub(super) tenants: TenantFilter,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) cache_bytes: u64,
@@ -98,8 +96,8 @@ impl Builder {
             refresh: RefreshPolicy::default(),
             rules: Vec::new(),
             default_access: Access::Authenticated,
-            mfa: MfaPolicy::default(),
-            app_only: AppOnly::Allow,
+            requirement: Requirement::mfa(),
+            requirements: Vec::new(),
             exemptions: Exemptions::default(),
             leeway: DEFAULT_LEEWAY,
             max_lifetime: DEFAULT_MAX_LIFETIME,
@@ -107,10 +105,9 @@ impl Builder {
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             sources: Sources::default(),
             realm: None,
-            style: ChallengeStyle::PartnerCenter,
             unavailable_status: KeysUnavailableStatus::ServiceUnavailable,
-            step_up: None,
-            claims_challenge: None,
+            renderer: None,
+            browser: None,
             tenants: TenantFilter::default(),
             clock: Arc::new(SystemClock),
             cache_bytes: DEFAULT_CACHE_BYTES,
@@ -231,18 +228,6 @@ impl Builder {
         self
     }
 
-    /// What counts as MFA proof.
-    pub fn mfa_policy(mut self, policy: MfaPolicy) -> Self {
-        self.mfa = policy;
-        self
-    }
-
-    /// What `mfa` routes do with app-only callers (default: allow).
-    pub fn app_only(mut self, app_only: AppOnly) -> Self {
-        self.app_only = app_only;
-        self
-    }
-
     /// Exemptions from the MFA check on `mfa` routes (none by default).
     /// Keep a clone to [`replace`](Exemptions::replace) the list later
     /// without rebuilding the layer. Replaces any set given before (also one
@@ -303,45 +288,6 @@ impl Builder {
         self
     }
 
-    /// The `realm` of the bare `Bearer` challenge (absent by default).
-    pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = Some(realm.into());
-        self
-    }
-
-    /// How missing MFA is answered to API clients (default: Partner Center).
-    pub fn challenge_style(mut self, style: ChallengeStyle) -> Self {
-        self.style = style;
-        self
-    }
-
-    /// The answer to an unknown `kid` while the key endpoint fails: 503
-    /// with `Retry-After` (default) or 401 `invalid_token`.
-    pub fn keys_unavailable_status(mut self, status: KeysUnavailableStatus) -> Self {
-        self.unavailable_status = status;
-        self
-    }
-
-    /// Answers missing MFA with Entra's claims challenge
-    /// (`error="insufficient_claims"`, asking for this authentication
-    /// context) when the token's client declares the `cp1` capability
-    /// (`xms_cc`, compared case-insensitively); other clients get the
-    /// configured [`ChallengeStyle`].
-    pub fn entra_claims_challenge(mut self, challenge: ClaimsChallenge) -> Self {
-        self.claims_challenge = Some(challenge);
-        self
-    }
-
-    /// Redirects browsers (an `Accept` that lists `text/html`) without MFA to
-    /// this step-up URL with `303 See Other`, carrying the return path as
-    /// `return_to` (or in place of `{return_to}`). The return path stays on
-    /// the site: a leading run of `/` or `\` (`//evil.example`) becomes one
-    /// `/`, and a path not starting with `/` becomes `/`.
-    pub fn step_up_url(mut self, url: impl Into<String>) -> Self {
-        self.step_up = Some(url.into());
-        self
-    }
-
     /// Only accepts these tenants (`tid`).
     pub fn allow_tenants<I, S>(mut self, tenants: I) -> Self
     where
@@ -399,7 +345,9 @@ impl Builder {
     /// on loopback, when allowed); a rule pattern that does not parse; a
     /// step-up URL that cannot be a `Location`; an RFC 9470 challenge style
     /// with neither `acr_values` nor `max_age` while the MFA policy sets no
-    /// `max_age` either; or a default HTTP client that cannot be built.
+    /// `max_age` either; a rule naming a requirement that was not
+    /// registered (or naming one on a rule that is not `mfa`); or a default
+    /// HTTP client that cannot be built.
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
         validate::settings(self).map(|settings| RequireMfaLayer::new(Pipeline::new(settings)))
     }

@@ -10,6 +10,7 @@
 //! to readiness after the fetch, so the inner service's capacity is never
 //! held while keys are being fetched.
 
+mod answers;
 mod builder;
 mod future;
 mod service;

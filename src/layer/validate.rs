@@ -12,6 +12,8 @@ use crate::jwks::fetch;
 use crate::jwks::store::Source;
 use crate::pipeline::{AnswerSettings, KeySettings, Settings};
 use crate::policy::matcher::{Routes, TooLarge};
+use crate::policy::requirement::Requirement;
+use crate::policy::route::{Access, Rule};
 use crate::token::validate::IssuerMatch;
 
 /// Where the builder was told to find keys.
@@ -32,25 +34,15 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
             setting: "audience",
         });
     }
-    if let ChallengeStyle::Rfc9470 {
-        acr_values,
-        max_age: None,
-    } = &b.style
-        && acr_values.as_deref().is_none_or(str::is_empty)
-        && b.mfa.max_age.is_none()
-    {
-        return Err(ConfigError::invalid(
-            "challenge_style",
-            format!("{:?}", b.style),
-            "the RFC 9470 challenge needs acr_values, max_age or both (or an MFA policy with max_age)",
-        ));
+    check_requirement(&b.requirement, "")?;
+    for (name, requirement) in &b.requirements {
+        check_requirement(requirement, &format!("requirements.{name}."))?;
     }
-    if let Some(url) = &b.step_up {
-        check_step_up(url).map_err(|problem| {
-            ConfigError::invalid("step_up_url", url, format!("{url:?} {problem}"))
-        })?;
+    let mut rules = b.rules;
+    for (i, rule) in rules.iter_mut().enumerate() {
+        rule.requirement_index = requirement_index(rule, i, &b.requirements)?;
     }
-    for (i, rule) in b.rules.iter().enumerate() {
+    for (i, rule) in rules.iter().enumerate() {
         if let Some((pattern, problem)) = rule.config_error() {
             return Err(ConfigError::invalid(
                 format!("rules[{i}].pattern"),
@@ -59,10 +51,10 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
             ));
         }
     }
-    let routes = Routes::new(&b.rules).map_err(|TooLarge| {
+    let routes = Routes::new(&rules).map_err(|TooLarge| {
         ConfigError::invalid(
             "rules",
-            format!("{} rules", b.rules.len()),
+            format!("{} rules", rules.len()),
             "too many route rules: their compiled form needs 32-bit indices",
         )
     })?;
@@ -124,21 +116,21 @@ pub(super) fn settings(b: Builder) -> Result<Settings, ConfigError> {
             fetch: b.fetch,
             refresh: b.refresh,
         },
-        rules: b.rules,
+        rules,
         routes,
         default_access: b.default_access,
         sources: b.sources,
         max_token_len: b.max_token_len,
         typ: b.typ,
-        mfa: b.mfa,
-        app_only: b.app_only,
+        requirements: std::iter::once(b.requirement)
+            .chain(b.requirements.into_iter().map(|(_, r)| r))
+            .collect(),
         exemptions: b.exemptions,
         answers: AnswerSettings {
             realm: b.realm,
-            style: b.style,
             keys_unavailable: b.unavailable_status,
-            step_up: b.step_up,
-            claims_challenge: b.claims_challenge,
+            renderer: b.renderer,
+            browser: b.browser,
         },
         clock: b.clock,
         cache_bytes: b.cache_bytes,
@@ -200,4 +192,69 @@ fn check_dpop(b: &Builder) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// Checks one requirement; `prefix` places its settings (empty for the
+/// default requirement, `requirements.NAME.` for a named one).
+fn check_requirement(r: &Requirement, prefix: &str) -> Result<(), ConfigError> {
+    if let ChallengeStyle::Rfc9470 {
+        acr_values,
+        max_age: None,
+    } = &r.style
+        && acr_values.as_deref().is_none_or(str::is_empty)
+        && r.mfa.max_age.is_none()
+    {
+        return Err(ConfigError::invalid(
+            format!("{prefix}challenge_style"),
+            format!("{:?}", r.style),
+            "the RFC 9470 challenge needs acr_values, max_age or both (or an MFA policy with max_age)",
+        ));
+    }
+    if let Some(url) = &r.step_up {
+        check_step_up(url).map_err(|problem| {
+            ConfigError::invalid(
+                format!("{prefix}step_up_url"),
+                url,
+                format!("{url:?} {problem}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The index of the requirement `rule` names (0: the default, `n + 1`: the
+/// `n`th registered), or the error naming the rule and the name.
+fn requirement_index(
+    rule: &Rule,
+    i: usize,
+    requirements: &[(String, Requirement)],
+) -> Result<usize, ConfigError> {
+    let Some(name) = rule.requirement.as_deref() else {
+        return Ok(0);
+    };
+    let setting = format!("rules[{i}].requirement");
+    if rule.access != Access::Mfa {
+        return Err(ConfigError::invalid(
+            setting,
+            name,
+            format!(
+                "rule {:?} is not an `mfa` rule, so it cannot name the requirement {name:?}",
+                rule.name
+            ),
+        ));
+    }
+    requirements
+        .iter()
+        .position(|(n, _)| n == name)
+        .map(|n| n + 1)
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                setting,
+                name,
+                format!(
+                    "rule {:?} names the requirement {name:?}, which is not defined",
+                    rule.name
+                ),
+            )
+        })
 }

@@ -32,7 +32,7 @@ pub(crate) use settings::{AnswerSettings, KeySettings, Settings};
 
 use crate::body::ResponseBody;
 use crate::cache::TokenCache;
-use crate::challenge::{Answers, DpopChallenges, Facts, scope_challenge};
+use crate::challenge::{Answers, DpopChallenges, Facts, IsBrowser, scope_challenge};
 use crate::claims::Claims;
 use crate::clock::Clock;
 use crate::dpop::Dpop;
@@ -43,6 +43,7 @@ use crate::policy::caller::{AppOnly, Caller, classify};
 use crate::policy::exempt::Exemptions;
 use crate::policy::matcher::Routes;
 use crate::policy::mfa::{MfaPolicy, MfaProof, check_mfa_route};
+use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::time::unix_seconds;
 use crate::token::extract::{Sources, bearer_token, dpop_token};
@@ -62,14 +63,43 @@ pub(crate) struct Pipeline {
     validation: Validation,
     pub(crate) keys: KeyStore,
     pub(crate) cache: Option<TokenCache>,
-    mfa: MfaPolicy,
-    app_only: AppOnly,
+    /// The default requirement (rules' index 0).
+    default: Compiled,
+    /// The named requirements (rules' index `n` is `named[n - 1]`).
+    named: Box<[Compiled]>,
     exemptions: Exemptions,
-    answers: Answers,
+    browser: Option<Arc<dyn IsBrowser>>,
     pub(crate) clock: Arc<dyn Clock>,
     /// DPoP state, when configured.
     dpop: Option<Dpop>,
     dpop_challenges: DpopChallenges,
+}
+
+/// One requirement, ready for requests: how MFA is proven, what app-only
+/// callers get, and its pre-rendered answers.
+struct Compiled {
+    mfa: MfaPolicy,
+    app_only: AppOnly,
+    answers: Answers,
+}
+
+impl Compiled {
+    fn new(r: Requirement, answers: &AnswerSettings) -> Self {
+        let policy_max_age = r.mfa.max_age.map(|age| age.as_secs());
+        Self {
+            answers: Answers::new(
+                answers.realm.as_deref(),
+                &r.style,
+                answers.keys_unavailable,
+                r.step_up,
+                r.claims_challenge.as_ref(),
+                policy_max_age,
+                answers.renderer.clone(),
+            ),
+            mfa: r.mfa,
+            app_only: r.app_only,
+        }
+    }
 }
 
 /// What [`Pipeline::extract`] found.
@@ -118,14 +148,18 @@ impl Pipeline {
             sources,
             max_token_len,
             typ,
-            mfa,
-            app_only,
+            requirements,
             exemptions,
             answers,
             clock,
             cache_bytes,
             dpop,
         } = settings;
+        let mut requirements = requirements.into_iter().map(|r| Compiled::new(r, &answers));
+        let default = requirements
+            .next()
+            .unwrap_or_else(|| Compiled::new(Requirement::mfa(), &answers));
+        let named = requirements.collect();
         for rule in &mut rules {
             // Roles are not named: a client cannot obtain one by asking
             // for a scope (a missing role has its own answer).
@@ -133,7 +167,6 @@ impl Pipeline {
                 rule.scope_challenge = Some(scope_challenge(&rule.scopes));
             }
         }
-        let policy_max_age = mfa.max_age.map(|age| age.as_secs());
         let keys = KeyStore::new(
             keys.source,
             keys.static_keys,
@@ -159,17 +192,10 @@ impl Pipeline {
             },
             keys,
             cache: (cache_bytes > 0).then(|| TokenCache::new(cache_bytes)),
-            mfa,
-            app_only,
+            default,
+            named,
             exemptions,
-            answers: Answers::new(
-                answers.realm.as_deref(),
-                &answers.style,
-                answers.keys_unavailable,
-                answers.step_up,
-                answers.claims_challenge.as_ref(),
-                policy_max_age,
-            ),
+            browser: answers.browser.clone(),
             clock,
             dpop: dpop.map(Dpop::new),
             dpop_challenges: DpopChallenges::new(),
@@ -179,6 +205,15 @@ impl Pipeline {
     /// The configured rules, in order (for `Debug`).
     pub(crate) fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The requirement of `rule` (resolved by `build()`; the default one
+    /// for every rule that names none).
+    fn requirement(&self, rule: &Rule) -> &Compiled {
+        rule.requirement_index
+            .checked_sub(1)
+            .and_then(|n| self.named.get(n))
+            .unwrap_or(&self.default)
     }
 
     /// The exemptions (`inspect` shows the one used, with its expiry).
@@ -286,9 +321,10 @@ impl Pipeline {
         if rule.access != Access::Mfa {
             return Ok(None);
         }
+        let requirement = self.requirement(rule);
         check_mfa_route(
-            &self.mfa,
-            self.app_only,
+            &requirement.mfa,
+            requirement.app_only,
             caller,
             claims,
             unix_seconds(now),
@@ -333,14 +369,14 @@ impl Pipeline {
         return_to: &str,
         now: SystemTime,
     ) -> Response<ResponseBody<B>> {
-        let mut facts = Facts::of(headers);
+        let mut facts = Facts::of(headers, self.browser.as_deref());
         // Capability names are compared ASCII case-insensitively (`CP1`, `Cp1`).
         facts.cp1 = claims.is_some_and(|c| {
             c.client_capabilities()
                 .iter()
                 .any(|cap| cap.eq_ignore_ascii_case("cp1"))
         });
-        let mut response = self.answers.render(
+        let mut response = self.requirement(rule).answers.render(
             reason,
             rule.scope_challenge.as_ref(),
             facts,
@@ -364,7 +400,7 @@ impl Pipeline {
                     reason,
                     rule.sender,
                     facts.grpc,
-                    &self.answers.missing,
+                    &self.requirement(rule).answers.missing,
                     nonce.as_deref(),
                 );
             }

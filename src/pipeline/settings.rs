@@ -4,16 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::challenge::{ChallengeStyle, ClaimsChallenge, KeysUnavailableStatus};
+use crate::challenge::{IsBrowser, KeysUnavailableStatus, RenderRefusal};
 use crate::clock::Clock;
 use crate::dpop::DpopConfig;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::{RefreshPolicy, Source};
-use crate::policy::caller::AppOnly;
 use crate::policy::exempt::Exemptions;
 use crate::policy::matcher::Routes;
-use crate::policy::mfa::MfaPolicy;
+use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::Sources;
 use crate::token::jws::TypPolicy;
@@ -36,8 +35,9 @@ pub(crate) struct Settings {
     pub(crate) sources: Sources,
     pub(crate) max_token_len: usize,
     pub(crate) typ: TypPolicy,
-    pub(crate) mfa: MfaPolicy,
-    pub(crate) app_only: AppOnly,
+    /// The default requirement first, then the named ones in the order
+    /// rules' `requirement_index` refers to.
+    pub(crate) requirements: Vec<Requirement>,
     pub(crate) exemptions: Exemptions,
     pub(crate) answers: AnswerSettings,
     pub(crate) clock: Arc<dyn Clock>,
@@ -59,8 +59,7 @@ pub(crate) struct KeySettings {
 /// How refusals are answered.
 pub(crate) struct AnswerSettings {
     pub(crate) realm: Option<String>,
-    pub(crate) style: ChallengeStyle,
     pub(crate) keys_unavailable: KeysUnavailableStatus,
-    pub(crate) step_up: Option<String>,
-    pub(crate) claims_challenge: Option<ClaimsChallenge>,
+    pub(crate) renderer: Option<Arc<dyn RenderRefusal>>,
+    pub(crate) browser: Option<Arc<dyn IsBrowser>>,
 }

@@ -68,6 +68,7 @@ pub struct MfaPolicy {
     pub(crate) derived: bool,
     pub(crate) acr_values: Vec<String>,
     pub(crate) auth_contexts: Vec<String>,
+    pub(crate) required_auth_contexts: Vec<String>,
     pub(crate) max_age: Option<Duration>,
 }
 
@@ -79,6 +80,7 @@ impl Default for MfaPolicy {
             derived: false,
             acr_values: Vec::new(),
             auth_contexts: Vec::new(),
+            required_auth_contexts: Vec::new(),
             max_age: None,
         }
     }
@@ -144,6 +146,22 @@ impl MfaPolicy {
         self
     }
 
+    /// Requires every one of these Entra authentication context ids in
+    /// `acrs` (compared exactly), whatever else the token proves. Entra
+    /// issues an `acrs` value only after the Conditional Access policy bound
+    /// to it (MFA, phishing-resistant MFA...) was satisfied, so a token
+    /// carrying them all proves MFA even without `amr`; one missing
+    /// context is a refusal ([`Reason::MissingAuthContext`]).
+    #[must_use]
+    pub fn require_auth_contexts<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_auth_contexts = values.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Requires the last authentication (`auth_time`) to be at most `max_age` old.
     #[must_use]
     pub fn max_age(mut self, max_age: Duration) -> Self {
@@ -175,7 +193,20 @@ impl MfaPolicy {
         now: f64,
         leeway: f64,
     ) -> Result<MfaProof, Reason> {
-        let proof = self.find(claims).ok_or_else(|| {
+        let proof = if self.required_auth_contexts.is_empty() {
+            self.find(claims)
+        } else {
+            let acrs = claims.acrs();
+            if !self
+                .required_auth_contexts
+                .iter()
+                .all(|r| acrs.iter().any(|c| c == r))
+            {
+                return Err(Reason::MissingAuthContext);
+            }
+            Some(self.find(claims).unwrap_or(MfaProof::AuthContext))
+        };
+        let proof = proof.ok_or_else(|| {
             if claims.registered().amr.is_none()
                 && claims.registered().ver.as_deref() == Some("2.0")
             {

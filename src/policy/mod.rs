@@ -7,4 +7,5 @@ pub(crate) mod exempt;
 pub(crate) mod matcher;
 pub(crate) mod mfa;
 pub(crate) mod pattern;
+pub(crate) mod requirement;
 pub(crate) mod route;

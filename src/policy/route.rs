@@ -86,6 +86,11 @@ pub struct Rule {
     pub(crate) mode: Mode,
     pub(crate) enforce_from: Option<SystemTime>,
     pub(crate) sender: Sender,
+    /// The [`Requirement`](crate::Requirement) the rule names, if any.
+    pub(crate) requirement: Option<Arc<str>>,
+    /// Index of the rule's requirement in the layer's list (0: the
+    /// default), resolved by `build()` so requests look up no name.
+    pub(crate) requirement_index: usize,
     /// Pre-rendered `WWW-Authenticate` for a missing scope (roles have
     /// their own answer).
     pub(crate) scope_challenge: Option<HeaderValue>,
@@ -113,6 +118,8 @@ impl Rule {
             mode: Mode::Enforce,
             enforce_from: None,
             sender: Sender::Bearer,
+            requirement: None,
+            requirement_index: 0,
             scope_challenge: None,
         }
     }
@@ -198,6 +205,17 @@ impl Rule {
         self
     }
 
+    /// Answers this `mfa` rule with the [`Requirement`](crate::Requirement)
+    /// registered under `name` by
+    /// [`Builder::requirement`](crate::Builder::requirement) instead of the
+    /// layer's default one. A name no requirement has, or a requirement on
+    /// a rule whose access is not `mfa`, fails `build()`.
+    #[must_use]
+    pub fn requirement(mut self, name: &str) -> Self {
+        self.requirement = Some(name.into());
+        self
+    }
+
     /// Names the rule in logs (defaults to its pattern).
     #[must_use]
     pub fn name(mut self, name: &str) -> Self {
@@ -273,6 +291,7 @@ impl fmt::Debug for Rule {
             .field("methods", &self.methods)
             .field("mode", &self.mode)
             .field("sender", &self.sender)
+            .field("requirement", &self.requirement)
             .finish_non_exhaustive()
     }
 }

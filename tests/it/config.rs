@@ -642,26 +642,71 @@ fn build_still_checks_what_the_file_leaves_out() {
 
 // ------------------------------------------------------------------ docs
 
-/// Every ```toml block of docs/CONFIGURATION.md parses and builds.
-#[test]
-fn the_documented_examples_parse() {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/docs/CONFIGURATION.md"
-    ))
-    .unwrap();
-    let mut blocks = 0;
-    let mut rest = doc.as_str();
+/// The ```toml blocks of a Markdown file.
+fn toml_blocks(doc: &str) -> Vec<&str> {
+    let mut blocks = Vec::new();
+    let mut rest = doc;
     while let Some(start) = rest.find("```toml\n") {
         let body = &rest[start + 8..];
         let end = body.find("```").expect("closed block");
-        let toml = &body[..end];
-        let builder = Builder::from_toml_str(toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
-        if toml.contains("issuer") {
-            builder.build().unwrap_or_else(|e| panic!("{e}\n{toml}"));
-        }
-        blocks += 1;
-        rest = &body[end..];
+        blocks.push(&body[..end]);
+        rest = &body[end + 3..];
     }
-    assert!(blocks >= 2, "found {blocks} TOML blocks");
+    blocks
+}
+
+/// Every ```toml block of the docs and the README parses: configuration
+/// files as the layer reads them (and build when they name an issuer),
+/// Cargo manifest snippets as TOML.
+#[test]
+fn the_documented_examples_parse() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut files = vec![std::path::PathBuf::from(format!("{root}/README.md"))];
+    for entry in std::fs::read_dir(format!("{root}/docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push(path);
+        }
+    }
+    let mut config_blocks = 0;
+    for file in files {
+        let doc = std::fs::read_to_string(&file).unwrap();
+        for toml in toml_blocks(&doc) {
+            let at = file.display();
+            if toml.contains("tower-mfa = ") {
+                toml::from_str::<toml::Table>(toml).unwrap_or_else(|e| panic!("{at}: {e}\n{toml}"));
+                continue;
+            }
+            let builder =
+                Builder::from_toml_str(toml).unwrap_or_else(|e| panic!("{at}: {e}\n{toml}"));
+            if toml.contains("issuer") {
+                builder
+                    .build()
+                    .unwrap_or_else(|e| panic!("{at}: {e}\n{toml}"));
+            }
+            config_blocks += 1;
+        }
+    }
+    assert!(
+        config_blocks >= 3,
+        "found {config_blocks} configuration blocks"
+    );
+}
+
+/// The demo's configuration file parses and builds (with an issuer and keys
+/// from code, as the demo supplies them).
+#[test]
+fn the_demo_configuration_builds() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/partner-center.toml"
+    ))
+    .unwrap();
+    Builder::from_toml_str(&text)
+        .unwrap()
+        .issuer("https://issuer.example")
+        .audience("api://demo")
+        .jwks_url("https://issuer.example/jwks")
+        .build()
+        .unwrap();
 }

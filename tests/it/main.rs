@@ -16,6 +16,8 @@ mod logs;
 #[path = "../support/mint.rs"]
 mod mint;
 
+/// The answer hooks: a refusal-body renderer and a browser predicate.
+mod answer_hooks;
 /// Refusals: statuses, challenges, problem bodies, redirects, gRPC answers.
 mod answers;
 /// The verified-token cache.
@@ -26,6 +28,9 @@ mod claims_challenge;
 mod config;
 /// Bad builder settings fail with a `ConfigError` naming the value.
 mod config_errors;
+/// A file setting every key answers like the same layer built in code.
+#[cfg(feature = "config-file")]
+mod config_parity;
 /// DPoP (RFC 9449): senders, proofs, downgrades, nonces, challenges.
 mod dpop;
 /// Exemptions and their audit log.
@@ -45,6 +50,9 @@ mod layer;
 mod log_hygiene;
 /// Counters (feature `metrics`).
 mod metrics;
+/// Per-route requirements: three routes, three requirements, every proof.
+#[cfg(feature = "config-file")]
+mod requirements;
 /// A first end-to-end check over the JWKS server.
 #[cfg(feature = "axum")]
 mod smoke;
