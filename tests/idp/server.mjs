@@ -241,6 +241,9 @@ function buildProvider(issuer, keys) {
       mTLS: { enabled: true, certificateBoundAccessTokens: true, getCertificate: testCertificate },
       introspection: { enabled: false },
       revocation: { enabled: true },
+      // DPoP (RFC 9449): a token request with a DPoP proof gets a token bound to the proof's
+      // key; as a JWT access token it carries cnf.jkt (tests/idp_dpop.rs).
+      dPoP: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => API_AUDIENCE,

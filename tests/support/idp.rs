@@ -593,6 +593,41 @@ fn random_b64url(len: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+impl TestIdp {
+    /// Runs another Node script of `tests/idp` (its packages are installed: the provider runs)
+    /// with `args`, waits for it (at most `timeout`) and parses its stdout as one JSON document.
+    /// Panics, quoting the script's stderr and the provider's log, when it fails.
+    pub async fn run_script(&self, script: &str, args: &[String], timeout: Duration) -> Value {
+        let node = find_program("node").unwrap_or_else(|| self.fail("`node` is not on PATH"));
+        let mut command = tokio::process::Command::new(node);
+        command
+            .arg(script)
+            .args(args)
+            .current_dir(idp_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(timeout, command.output())
+            .await
+            .unwrap_or_else(|_| self.fail(&format!("node {script} took more than {timeout:?}")))
+            .unwrap_or_else(|e| self.fail(&format!("cannot run node {script}: {e}")));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() {
+            self.fail(&format!(
+                "node {script} failed ({}):\n{stderr}",
+                output.status
+            ));
+        }
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            self.fail(&format!(
+                "node {script}: stdout is not one JSON document: {e}\n{}\n{stderr}",
+                String::from_utf8_lossy(&output.stdout)
+            ))
+        })
+    }
+}
+
 // --- finding Node and installing the provider's packages -------------------------------------------
 
 struct Prepared {
