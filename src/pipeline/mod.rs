@@ -275,6 +275,7 @@ impl Pipeline {
     pub(crate) fn authorize(&self, rule: &Rule, claims: Claims, now: SystemTime) -> Verdict {
         let caller = classify(&claims);
         let mut decision = Decision {
+            claims: claims.clone(),
             caller,
             mfa: None,
             rule: Arc::clone(&rule.name),
@@ -344,10 +345,10 @@ impl Pipeline {
         log::verdict(rule, &verdict);
         match verdict {
             Verdict::Allow(found) => {
-                if let Some((claims, decision)) = found {
-                    let extensions = req.extensions_mut();
-                    extensions.insert(claims);
-                    extensions.insert(decision);
+                // One extension (the decision holds the claims): one heap
+                // allocation per request, not one per type.
+                if let Some((_claims, decision)) = found {
+                    req.extensions_mut().insert(decision);
                 }
                 None
             }
