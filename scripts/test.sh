@@ -42,6 +42,19 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
 step "cargo doc as docs.rs builds it (all features, --cfg docsrs)"
 RUSTC_BOOTSTRAP=1 RUSTDOCFLAGS='--cfg docsrs -D warnings' cargo doc --all-features --no-deps
 
+step "cargo package (what the published crate holds, and that it builds alone)"
+# Only the library's own files: no tests, test provider, node_modules,
+# benches, fuzz targets, scripts or screenshots.
+list=$(cargo package --list --locked --allow-dirty)
+if printf '%s\n' "$list" | grep -E '^(tests|benches|fuzz|scripts|\.ci)/|node_modules|\.png$'; then
+  echo "the files above do not belong in the published crate" >&2
+  exit 1
+fi
+# A dirty working tree (local runs) is allowed; a fresh clone packages as is.
+dirty=()
+if [ -n "$(git status --porcelain 2>/dev/null)" ]; then dirty=(--allow-dirty); fi
+cargo package --locked "${dirty[@]}"
+
 if [ -x scripts/deny.sh ]; then
   step "cargo deny"
   scripts/deny.sh

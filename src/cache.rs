@@ -3,10 +3,11 @@
 //!
 //! - Keyed on the full token bytes (a fast, keyed hash of all of them; the
 //!   equality check compares every byte), never on a part of the token.
-//! - The value is the verified [`Claims`] and the key that verified them.
+//! - The value is the verified [`Claims`], the issuer they came from and the
+//!   key that verified them.
 //! - A hit still checks `exp`/`nbf`/`iat` against the layer's clock, and that
-//!   the signing key is still in the current key set; route rules and the MFA
-//!   policy run on every request.
+//!   the signing key is still in its issuer's current key set; route rules
+//!   and the MFA policy run on every request.
 //! - Bounded by a byte budget (moka with a weigher: an estimate of each
 //!   entry's memory from its token length, measured against the process RSS
 //!   with benches/flood.rs); an entry expires with its token. A flood of
@@ -16,8 +17,9 @@
 //!   client on a keep-alive connection sends the same token again and again.
 //!   The slot holds one entry per thread and goes through the same checks.
 //!
-//! One cache per layer: it is scoped to that layer's issuer, audiences and
-//! algorithms.
+//! One cache per layer: it is scoped to that layer's issuers, audiences and
+//! algorithms; an entry records its issuer and is checked against that
+//! issuer's keys and times only.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -37,9 +39,17 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// check bounds tokens already; this bounds a misconfigured one).
 const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// Who verified a token: the issuer (its index in the layer) and the key.
+pub(crate) struct Signer {
+    pub(crate) issuer: usize,
+    pub(crate) key: Arc<VerifyingKey>,
+}
+
 /// A verified token.
 pub(crate) struct Entry {
     pub(crate) claims: Claims,
+    /// The index of the issuer whose key verified it.
+    pub(crate) issuer: usize,
     pub(crate) key: Arc<VerifyingKey>,
     token: Arc<[u8]>,
     ttl: Duration,
@@ -110,7 +120,7 @@ impl TokenCache {
         &self,
         token: &str,
         claims: Claims,
-        key: Arc<VerifyingKey>,
+        signer: Signer,
         deadline: f64,
         now: f64,
     ) {
@@ -127,7 +137,8 @@ impl TokenCache {
         let token: Arc<[u8]> = token.as_bytes().into();
         let entry = Entry {
             claims,
-            key,
+            issuer: signer.issuer,
+            key: signer.key,
             token: Arc::clone(&token),
             ttl,
             weight,

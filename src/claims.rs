@@ -34,6 +34,34 @@ pub(crate) enum Audience {
     Many(Vec<String>),
 }
 
+/// Scopes: a space-separated string (Entra's `scp`, RFC 9068's `scope`) or
+/// an array of strings (Okta's `scp`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Scopes {
+    Spaced(String),
+    List(Vec<String>),
+}
+
+/// A token format version: Entra's `"1.0"`/`"2.0"` or Okta's number `1`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Version {
+    Text(String),
+    /// Only accepted (as Okta's number), never read.
+    Number(#[allow(dead_code)] serde_json::Number),
+}
+
+impl Version {
+    /// The version when it is a string (Entra's form).
+    pub(crate) fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(text) => Some(text),
+            Self::Number(_) => None,
+        }
+    }
+}
+
 /// The claims the crate reads. Deserialization fails on a wrong JSON type.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Registered {
@@ -50,8 +78,8 @@ pub(crate) struct Registered {
     pub(crate) auth_time: Option<f64>,
     pub(crate) tid: Option<String>,
     pub(crate) oid: Option<String>,
-    pub(crate) scp: Option<String>,
-    pub(crate) scope: Option<String>,
+    pub(crate) scp: Option<Scopes>,
+    pub(crate) scope: Option<Scopes>,
     pub(crate) roles: Option<Vec<String>>,
     pub(crate) appid: Option<String>,
     pub(crate) azp: Option<String>,
@@ -59,7 +87,7 @@ pub(crate) struct Registered {
     pub(crate) idtyp: Option<String>,
     pub(crate) upn: Option<String>,
     pub(crate) name: Option<String>,
-    pub(crate) ver: Option<String>,
+    pub(crate) ver: Option<Version>,
     pub(crate) xms_cc: Option<Vec<String>>,
 }
 
@@ -192,14 +220,18 @@ impl Claims {
         self.0.registered.oid.as_deref()
     }
 
-    /// Delegated scopes: Entra's `scp`, else OAuth's `scope`, split on spaces.
+    /// Delegated scopes: Entra's `scp`, else OAuth's `scope`, split on
+    /// spaces when a string, element by element when an array (Okta's `scp`).
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         let r = &self.0.registered;
-        r.scp
-            .as_deref()
-            .or(r.scope.as_deref())
-            .unwrap_or("")
+        let (spaced, list) = match r.scp.as_ref().or(r.scope.as_ref()) {
+            Some(Scopes::Spaced(text)) => (text.as_str(), &[][..]),
+            Some(Scopes::List(list)) => ("", list.as_slice()),
+            None => ("", &[][..]),
+        };
+        spaced
             .split(' ')
+            .chain(list.iter().map(String::as_str))
             .filter(|s| !s.is_empty())
     }
 

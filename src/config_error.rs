@@ -41,6 +41,20 @@ pub enum ConfigError {
         /// The second setting.
         second: &'static str,
     },
+    /// Two trusted issuers could both match one token's `iss` (the same
+    /// issuer twice, a `{tenantid}` template and an exact issuer it fits, or
+    /// two templates that overlap): a token must pick exactly one.
+    #[non_exhaustive]
+    OverlappingIssuers {
+        /// The short name of the first issuer.
+        first: String,
+        /// The short name of the second issuer.
+        second: String,
+        /// The first issuer's `iss` (or template).
+        first_issuer: String,
+        /// The second issuer's `iss` (or template).
+        second_issuer: String,
+    },
     /// The HTTP client for key fetches cannot be built (e.g. no TLS roots).
     #[non_exhaustive]
     HttpClient {
@@ -104,6 +118,7 @@ impl ConfigError {
             Self::Missing { setting } => Some(setting),
             Self::Invalid { setting, .. } => Some(setting),
             Self::Conflict { first, .. } => Some(first),
+            Self::OverlappingIssuers { .. } => Some("issuers"),
             Self::HttpClient { .. } => Some("http_client"),
             Self::Toml { .. } | Self::Read { .. } => None,
             Self::InFile { error, .. } => error.setting(),
@@ -120,6 +135,15 @@ impl ConfigError {
                 setting, problem, ..
             } => write!(f, "{setting}: {problem}"),
             Self::Conflict { first, second } => write!(f, "set `{first}` or `{second}`, not both"),
+            Self::OverlappingIssuers {
+                first,
+                second,
+                first_issuer,
+                second_issuer,
+            } => write!(
+                f,
+                "issuers: {first:?} ({first_issuer:?}) and {second:?} ({second_issuer:?}) could both match one token's `iss`"
+            ),
             Self::HttpClient { reason } => {
                 write!(f, "the HTTP client for key fetches cannot be built: {reason}")
             }

@@ -116,6 +116,9 @@ reasons! {
     ClaimType => InvalidToken, "claim_type", "a claim in the token has the wrong type";
     /// `iss` is missing or differs from the configured issuer.
     WrongIssuer => InvalidToken, "wrong_issuer", "the token was issued by another issuer";
+    /// The key's own `issuer` member (Entra) names another issuer or tenant
+    /// than the token's.
+    KeyIssuerMismatch => InvalidToken, "key_issuer_mismatch", "the token's key belongs to another issuer";
     /// `tid` is missing, not a GUID, does not match the issuer, or the tenant is not allowed.
     WrongTenant => InvalidToken, "wrong_tenant", "the token's tenant is not accepted";
     /// `aud` is missing or names none of the configured audiences.

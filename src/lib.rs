@@ -120,13 +120,14 @@
 //! trailers-only gRPC answers ([`grpc_error_reason`]).
 //!
 //! ## Features
-//! - `axum` (default): extractors for [`Claims`] and [`Decision`], and
+//! - `axum` (default): extractors for [`Claims`], [`Decision`] and your own
+//!   claim type (`axum::VerifiedClaims<T>`), and
 //!   `axum::OriginalPathLayer`, which stores axum's `OriginalUri` as the
 //!   crate's [`OriginalPath`] so that rules under `Router::nest` match the
 //!   path the client asked for. The core itself never reads axum types: it
 //!   matches rules on [`OriginalPath`] when a request carries one, else on
 //!   its URI, with or without this feature.
-//! - `tonic`: accessors on `tonic::Request`.
+//! - `tonic`: accessors on `tonic::Request`, including your own claim type.
 //! - `metrics`: counters of decisions, key fetches and token-cache lookups
 //!   through the `metrics` facade (`tower_mfa_decisions_total{outcome,kind}`,
 //!   `tower_mfa_jwks_fetches_total{result}`, `tower_mfa_token_cache_total{result}`).
@@ -142,6 +143,16 @@
 //! jsonwebtoken's process-wide `CryptoProvider` is neither needed nor
 //! touched, so enabling both of its backends elsewhere does no harm.
 //!
+//! ## Guides
+//! In this crate's `docs/` directory: `GUIDE.md` (concepts, a recipe per
+//! identity provider: Entra ID, Okta, Auth0, Keycloak; the Partner Center
+//! scenario; why clients must sign in with authorization code + PKCE;
+//! troubleshooting a 401 with `tower-mfa inspect`; your own claim type
+//! through `axum::VerifiedClaims` and `tonic::RequestClaimsExt::verified_claims`),
+//! `MIGRATING.md` (from jwt-authorizer or a hand-written jsonwebtoken
+//! middleware) and `OPERATIONS.md` (every log target and field, every
+//! metric, what to alert on). Their code is compiled as doctests.
+//!
 //! ## Design
 //! The request pipeline step by step, with each step's file and type, and
 //! where to add a rule kind, a challenge style or a key source, is in
@@ -149,6 +160,8 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Keeps the declared `rust-version` true: no std API newer than it.
+#![warn(clippy::incompatible_msrv)]
 #![deny(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -166,6 +179,7 @@ mod error;
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod inspect;
+mod issuer;
 pub mod jwks;
 mod layer;
 mod log;
@@ -175,6 +189,8 @@ mod pipeline;
 mod policy;
 mod time;
 mod token;
+#[cfg(any(feature = "axum", feature = "tonic"))]
+mod typed_claims;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -188,6 +204,21 @@ pub mod tonic;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+/// The guide's examples (docs/GUIDE.md), compiled as doctests.
+#[cfg(all(doctest, feature = "axum", feature = "tonic"))]
+#[doc = include_str!("../docs/GUIDE.md")]
+pub struct GuideDoctests;
+
+/// The migration guide's examples (docs/MIGRATING.md), compiled as doctests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/MIGRATING.md")]
+pub struct MigratingDoctests;
+
+/// The Entra recipe's examples (docs/ENTRA.md), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/ENTRA.md")]
+pub struct EntraDoctests;
+
 pub use body::ResponseBody;
 pub use cache::DEFAULT_CACHE_BYTES;
 pub use challenge::{
@@ -199,6 +230,7 @@ pub use claims::Claims;
 pub use config_error::ConfigError;
 pub use dpop::{DEFAULT_DPOP_REPLAY_CAPACITY, DEFAULT_DPOP_WINDOW, DpopConfig, Sender};
 pub use error::{ErrorKind, Reason};
+pub use issuer::Issuer;
 pub use layer::{Builder, DEFAULT_MAX_TOKEN_LEN, RequireMfa, RequireMfaLayer, ResponseFuture};
 pub use original_path::OriginalPath;
 pub use pipeline::Decision;

@@ -92,6 +92,20 @@ pub trait RequestClaimsExt: sealed::Sealed {
     /// # Errors
     /// When the request carries no verified token.
     fn require_claims(&self) -> Result<&Claims, Status>;
+
+    /// The verified claims as the method's own type `C`, deserialized once
+    /// per request (later calls with the same type reuse the value kept in
+    /// the request's extensions).
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` as [`require_claims`](Self::require_claims) when no
+    /// token was verified; `UNAUTHENTICATED` with
+    /// `www-authenticate: Bearer error="invalid_token"` and `ErrorInfo`
+    /// reason `INVALID_TOKEN` when the verified payload does not fit `C`
+    /// (serde's message, which may quote claim values, is never sent).
+    fn verified_claims<C>(&mut self) -> Result<std::sync::Arc<C>, Status>
+    where
+        C: serde::de::DeserializeOwned + Send + Sync + 'static;
 }
 
 impl<T> RequestClaimsExt for Request<T> {
@@ -106,6 +120,42 @@ impl<T> RequestClaimsExt for Request<T> {
     fn require_claims(&self) -> Result<&Claims, Status> {
         self.claims().ok_or_else(missing_claims)
     }
+
+    fn verified_claims<C>(&mut self) -> Result<std::sync::Arc<C>, Status>
+    where
+        C: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        crate::typed_claims::typed::<C>(self.extensions_mut()).map_err(|error| match error {
+            crate::typed_claims::TypedError::Missing => missing_claims(),
+            crate::typed_claims::TypedError::DoesNotFit => claims_do_not_fit(),
+        })
+    }
+}
+
+/// The message of [`RequestClaimsExt::verified_claims`]'s status when the
+/// payload does not fit the method's type.
+const DOES_NOT_FIT_MESSAGE: &str = "the token lacks claims this API requires";
+
+fn claims_do_not_fit() -> Status {
+    let mut metadata = MetadataMap::new();
+    metadata.insert(
+        "www-authenticate",
+        MetadataValue::from_static(
+            r#"Bearer error="invalid_token", error_description="The token lacks claims this API requires""#,
+        ),
+    );
+    Status::with_details_and_metadata(
+        Code::Unauthenticated,
+        DOES_NOT_FIT_MESSAGE,
+        status_details_bytes(
+            16,
+            DOES_NOT_FIT_MESSAGE,
+            grpc_error_reason(ErrorKind::InvalidToken),
+            None,
+        )
+        .into(),
+        metadata,
+    )
 }
 
 fn missing_claims() -> Status {
@@ -129,6 +179,46 @@ fn missing_claims() -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Partner {
+        tid: String,
+    }
+
+    fn with_claims(payload: serde_json::Value) -> Request<()> {
+        let mut request = Request::new(());
+        let serde_json::Value::Object(map) = payload else {
+            unreachable!("an object")
+        };
+        request
+            .extensions_mut()
+            .insert(Decision::for_claims(Claims::from_payload(map).unwrap()));
+        request
+    }
+
+    #[test]
+    fn verified_claims_reads_the_method_type_once() {
+        let mut request = with_claims(serde_json::json!({"tid": "t1", "sub": "s"}));
+        let first = request.verified_claims::<Partner>().unwrap();
+        let second = request.verified_claims::<Partner>().unwrap();
+        assert_eq!(first.tid, "t1");
+        assert!(std::sync::Arc::ptr_eq(&first, &second));
+    }
+
+    #[test]
+    fn verified_claims_that_do_not_fit_are_invalid_token() {
+        let mut request = with_claims(serde_json::json!({"sub": "s"}));
+        let status = request.verified_claims::<Partner>().unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(status.message(), DOES_NOT_FIT_MESSAGE);
+        assert!(!status.message().contains("missing field"));
+        assert_eq!(
+            status.metadata().get("www-authenticate").unwrap(),
+            r#"Bearer error="invalid_token", error_description="The token lacks claims this API requires""#
+        );
+        let status = Request::new(()).verified_claims::<Partner>().unwrap_err();
+        assert_eq!(status.message(), MISSING_MESSAGE);
+    }
 
     #[test]
     fn without_the_layer_nothing_is_attached() {

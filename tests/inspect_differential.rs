@@ -611,3 +611,133 @@ async fn binary_fetches_keys_by_discovery_or_jwks_url() {
     assert_eq!(code, Some(2), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+const TENANT_B: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const IDP_B: &str = "https://idp-b.example/";
+
+/// Two issuers: Entra v1 (its key bound to tenant `TENANT` by Entra's
+/// per-key `issuer`) and a second provider, each with its own static keys.
+fn two_issuer_config() -> String {
+    let mut entra_key = rsa_key().jwk();
+    entra_key["issuer"] = format!("https://login.microsoftonline.com/{TENANT}/v2.0").into();
+    let entra_keys = json!({"keys": [entra_key]}).to_string();
+    let idp_keys = jwks(&[rsa_key2()]).to_string();
+    format!(
+        r#"
+[[issuers]]
+name = "entra-v1"
+issuer = "https://sts.windows.net/{{tenantid}}/"
+audiences = ["{AUDIENCE}"]
+static_jwks = '{entra_keys}'
+
+[[issuers]]
+name = "idp-b"
+issuer = "{IDP_B}"
+audiences = ["{AUDIENCE}"]
+static_jwks = '{idp_keys}'
+
+[[rules]]
+pattern = "/v1/**"
+access = "mfa"
+
+[[rules]]
+pattern = "/healthz"
+access = "public"
+"#
+    )
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn inspect_answers_what_the_layer_answers_with_two_issuers() {
+    let reasons = Reasons::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(reasons.clone()));
+    let config = two_issuer_config();
+    let build = || Builder::from_toml_str(&config).unwrap().build().unwrap();
+    let (served, judged) = (build(), build());
+    let dir = std::env::temp_dir().join(format!("tower-mfa-differential-2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("two-issuers.toml");
+    std::fs::write(&file, &config).unwrap();
+
+    let mfa = user_claims(&["pwd", "mfa"]);
+    let from_b = |claims: Value| with(claims, json!({"iss": IDP_B}));
+    let cases = [
+        ("entra, tenant A", rsa_key().token(&mfa), Some("entra-v1")),
+        (
+            "entra, tenant A, no MFA",
+            rsa_key().token(&user_claims(&["pwd"])),
+            Some("entra-v1"),
+        ),
+        (
+            "entra key bound to tenant A, token of tenant B",
+            rsa_key().token(&in_tenant(mfa.clone(), TENANT_B)),
+            None,
+        ),
+        (
+            "idp-b",
+            rsa_key2().token(&from_b(mfa.clone())),
+            Some("idp-b"),
+        ),
+        (
+            "idp-b claimed, signed with the entra key",
+            rsa_key().token(&from_b(mfa.clone())),
+            None,
+        ),
+        (
+            "entra claimed, signed with the idp-b key",
+            rsa_key2().token(&mfa),
+            None,
+        ),
+        (
+            "unknown issuer",
+            rsa_key().token(&with(mfa.clone(), json!({"iss": "https://idp-c.example/"}))),
+            None,
+        ),
+    ];
+    let mut seen = BTreeSet::new();
+    for (name, token, issuer) in &cases {
+        for (method, path) in [(Method::GET, "/v1/customers"), (Method::GET, "/healthz")] {
+            let layer_answer = through_layer(&served, &reasons, token, &method, path).await;
+            let inspect_answer = through_inspect(&judged, token, &method, path).await;
+            assert_eq!(inspect_answer, layer_answer, "{name}: {path}");
+            let out = Command::new(env!("CARGO_BIN_EXE_tower-mfa"))
+                .args(["inspect", "--json", "--config"])
+                .arg(&file)
+                .args(["--method", method.as_str(), "--path", path, token])
+                .output()
+                .unwrap();
+            let json: Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+            let binary_answer = Answer {
+                outcome: json["outcome"].as_str().unwrap().to_owned(),
+                reason: json["reason"].as_str().map(str::to_owned),
+                status: u16::try_from(json["status"].as_u64().unwrap()).unwrap(),
+                challenge: json["www_authenticate"].as_str().map(str::to_owned),
+            };
+            assert_eq!(binary_answer, layer_answer, "{name}: {path}: binary");
+            if path != "/healthz" {
+                // inspect names the issuer whose key verified the token.
+                assert_eq!(json["route"]["issuer"].as_str(), *issuer, "{name}");
+                let report = inspect::inspect_route(token, &judged, method.clone(), path)
+                    .await
+                    .unwrap();
+                assert_eq!(report.route.unwrap().issuer.as_deref(), *issuer, "{name}");
+            }
+            seen.insert((layer_answer.outcome, layer_answer.reason));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    for (outcome, reason) in [
+        ("pass", None),
+        ("refused", Some("no_mfa_proof")),
+        ("refused", Some("key_issuer_mismatch")),
+        ("refused", Some("unknown_kid")),
+        ("refused", Some("wrong_issuer")),
+    ] {
+        assert!(
+            seen.contains(&(outcome.to_owned(), reason.map(str::to_owned))),
+            "no case had outcome {outcome} reason {reason:?}: {seen:?}"
+        );
+    }
+}

@@ -102,6 +102,119 @@ macro_rules! extractor {
 extractor!(Claims, |d: &Decision| d.claims().clone());
 extractor!(Decision, Decision::clone);
 
+/// The verified claims as the handler's own type `T`, deserialized once per
+/// request (a second `VerifiedClaims<T>` in the same request, say in a
+/// middleware and then the handler, reuses the first).
+///
+/// Dereferences to `T`. The rejection, [`ClaimsRejection`], answers 401: a
+/// bare `Bearer` challenge when no token was verified, and
+/// `Bearer error="invalid_token"` when the verified payload does not fit `T`
+/// (the token lacks a claim the API needs, or carries it with another JSON
+/// type). The response never carries serde's message, which may quote claim
+/// values; the log names the type only.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use serde::Deserialize;
+/// use tower_mfa::axum::VerifiedClaims;
+///
+/// #[derive(Deserialize)]
+/// struct PartnerClaims {
+///     tid: String,
+///     #[serde(default)]
+///     roles: Vec<String>,
+/// }
+///
+/// async fn customers(claims: VerifiedClaims<PartnerClaims>) -> String {
+///     format!("tenant {} with {} roles", claims.tid, claims.roles.len())
+/// }
+///
+/// let app: Router = Router::new().route("/v1/customers", get(customers));
+/// # let _ = app;
+/// ```
+#[derive(Debug)]
+pub struct VerifiedClaims<T>(pub std::sync::Arc<T>);
+
+impl<T> Clone for VerifiedClaims<T> {
+    fn clone(&self) -> Self {
+        Self(std::sync::Arc::clone(&self.0))
+    }
+}
+
+impl<T> std::ops::Deref for VerifiedClaims<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The rejection of [`VerifiedClaims`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimsRejection {
+    /// No verified token (a `public` or `optional` route, or no layer):
+    /// 401 with a bare `Bearer` challenge, as [`MissingClaims`].
+    Missing,
+    /// The verified payload does not fit the handler's type: 401 with
+    /// `Bearer error="invalid_token"`.
+    DoesNotFit,
+}
+
+impl std::fmt::Display for ClaimsRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing => std::fmt::Display::fmt(&MissingClaims, f),
+            Self::DoesNotFit => {
+                f.write_str("the token's claims do not fit the handler's claim type")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClaimsRejection {}
+
+/// The challenge of [`ClaimsRejection::DoesNotFit`].
+const DOES_NOT_FIT_CHALLENGE: &str =
+    r#"Bearer error="invalid_token", error_description="The token lacks claims this API requires""#;
+
+impl IntoResponse for ClaimsRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Missing => MissingClaims.into_response(),
+            Self::DoesNotFit => (
+                StatusCode::UNAUTHORIZED,
+                [
+                    (
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(DOES_NOT_FIT_CHALLENGE),
+                    ),
+                    (header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")),
+                ],
+                r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"The token lacks claims this API requires."}"#,
+            )
+                .into_response(),
+        }
+    }
+}
+
+impl<S, T> FromRequestParts<S> for VerifiedClaims<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    type Rejection = ClaimsRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        crate::typed_claims::typed::<T>(&mut parts.extensions)
+            .map(VerifiedClaims)
+            .map_err(|error| match error {
+                crate::typed_claims::TypedError::Missing => ClaimsRejection::Missing,
+                crate::typed_claims::TypedError::DoesNotFit => ClaimsRejection::DoesNotFit,
+            })
+    }
+}
+
 /// Stores axum's `OriginalUri` as the crate's [`OriginalPath`], so that
 /// [`RequireMfaLayer`](crate::RequireMfaLayer) inside a nested router matches
 /// rules on the path the client asked for (and sends it as the browser's

@@ -254,6 +254,7 @@ pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
     if let Some(d) = file.dpop {
         b = b.dpop(dpop(d)?);
     }
+    b = super::issuers::trust(b, file.issuers)?;
     let list = exemptions(file.exemptions)?;
     Ok(b.exemptions(Exemptions::new(list)))
 }

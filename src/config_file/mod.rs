@@ -6,6 +6,13 @@
 //! [`Exemptions::reload_from_toml_str`] read only the `[[exemptions]]` of a
 //! file, so they can be reloaded without a restart.
 //!
+//! `[[issuers]]` tables trust several issuers (each with a short `name`, its
+//! `issuer`, `audiences`, one of `jwks_url`, `discovery_url` or
+//! `static_jwks`, and optionally `tenants`, `strict_rfc9068`,
+//! `leeway_seconds`, `refresh_cooldown_seconds`, `refresh_interval_seconds`);
+//! the top-level `issuer`, `audiences`, key source and `[tenants]` are the
+//! one-issuer shorthand and cannot be mixed with them.
+//!
 //! Every key is optional (code can supply what the file leaves out), unknown
 //! keys are an error, and so are invalid route patterns, HTTP methods, access
 //! values and exemptions, with a message naming the place.
@@ -115,6 +122,7 @@
 //! ```
 
 mod convert;
+mod issuers;
 mod requirement;
 mod schema;
 
@@ -168,7 +176,8 @@ impl Builder {
     /// # Errors
     /// For a TOML syntax error, an unknown key, a value of the wrong type or
     /// out of range (access, mode, `app_only`, instants), an invalid route
-    /// pattern or HTTP method, both `jwks_url` and `discovery_url`, or an
+    /// pattern or HTTP method, both `jwks_url` and `discovery_url` (or two
+    /// key sources in one `[[issuers]]` table), an invalid static JWK Set, or an
     /// invalid exemption (empty id or reason, duplicate id, not exactly one
     /// of `tenant`, `user`, `app`). What only [`build`](Builder::build)
     /// checks (a missing issuer, an insecure URL...) is reported there.

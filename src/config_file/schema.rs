@@ -50,6 +50,27 @@ pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) exemptions: Vec<ExemptionFile>,
     pub(super) dpop: Option<DpopFile>,
+    #[serde(default)]
+    pub(super) issuers: Vec<IssuerFile>,
+}
+
+/// One `[[issuers]]` table: a trusted issuer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct IssuerFile {
+    pub(super) name: String,
+    pub(super) issuer: String,
+    #[serde(default)]
+    pub(super) audiences: Vec<String>,
+    pub(super) jwks_url: Option<String>,
+    pub(super) discovery_url: Option<String>,
+    /// A JWK Set document (JSON) used as static keys, never fetched.
+    pub(super) static_jwks: Option<String>,
+    pub(super) tenants: Option<TenantsFile>,
+    pub(super) strict_rfc9068: Option<bool>,
+    pub(super) leeway_seconds: Option<u64>,
+    pub(super) refresh_cooldown_seconds: Option<u64>,
+    pub(super) refresh_interval_seconds: Option<u64>,
 }
 
 /// The `[dpop]` table.

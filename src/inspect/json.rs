@@ -39,6 +39,7 @@ fn route(r: &RouteVerdict) -> Value {
         "method": r.method.as_str(),
         "path": r.path,
         "rule": r.rule,
+        "issuer": r.issuer,
         "access": r.access.as_str(),
         "scopes": r.scopes,
         "roles": r.roles,

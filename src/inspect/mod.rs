@@ -61,7 +61,9 @@ use crate::policy::mfa::{MfaPolicy, check_mfa_route};
 use crate::time::unix_seconds;
 use crate::token::extract::is_b64token;
 use crate::token::jws::{self, TypPolicy};
-use crate::token::validate::{IssuerMatch, TenantFilter, Validation, check_times, validate};
+use crate::token::validate::{
+    IssuerMatch, TenantFilter, Validation, check_key_issuer, check_times, validate,
+};
 
 pub use dpop::DpopReport;
 pub use render::Rendered;
@@ -366,7 +368,13 @@ fn run(input: &str, opts: &Options, keys: Option<&KeySet>) -> Result<Report, Err
             let verified = keys
                 .get(&jws.kid)
                 .ok_or(Reason::UnknownKeyId)
-                .and_then(|key| jws.verify(key));
+                .and_then(|key| {
+                    jws.verify(key)?;
+                    // Entra's per-key `issuer`, as the layer checks it.
+                    let claims = Claims::from_payload(jws.payload()?).ok_or(Reason::ClaimType)?;
+                    let r = claims.registered();
+                    check_key_issuer(key, r.iss.as_deref(), r.tid.as_deref())
+                });
             report.signature = match verified {
                 Ok(()) => Signature::Verified {
                     kid: jws.kid.to_string(),

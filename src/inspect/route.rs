@@ -115,6 +115,10 @@ pub struct RouteVerdict {
     pub steps: Vec<Step>,
     /// The time judged at (the layer's clock).
     pub now: SystemTime,
+    /// The short name of the trusted issuer whose token was verified
+    /// (`default` for the one-issuer shorthand); `None` when the token was
+    /// not verified.
+    pub issuer: Option<String>,
 }
 
 impl RouteVerdict {
@@ -151,6 +155,7 @@ pub(super) async fn judge(
         name: "rule",
         state: StepState::Ok(format!("{:?} ({})", &*rule.name, rule.access.as_str())),
     }];
+    let mut verified_by = None;
     let verdict = match pipeline.extract(rule, &uri, &headers) {
         Extracted::Skip => {
             steps.push(skipped("token", "not read: the route is public"));
@@ -177,18 +182,23 @@ pub(super) async fn judge(
                 other => other,
             };
             match verified {
-                Verified::Claims(claims) => {
+                Verified::Claims(claims, issuer) => {
+                    let name = pipeline.issuers.get(issuer).map(|t| t.name.to_string());
                     steps.push(ok(
                         "verify",
-                        "size, header, key, signature, issuer, audience, tenant lists, times",
+                        &format!(
+                            "issuer {:?}: size, header, key, signature, issuer, audience, tenant lists, times",
+                            name.as_deref().unwrap_or_default()
+                        ),
                     ));
+                    verified_by = name;
                     // As the layer: the sender check (a DPoP-bound token sent
                     // as Bearer, a rule requiring DPoP), then authorize.
                     let mut req = Request::new(());
                     *req.method_mut() = method.clone();
                     *req.uri_mut() = uri.clone();
                     *req.headers_mut() = headers.clone();
-                    pipeline.admit(rule, Scheme::Bearer, token, claims, &req, now)
+                    pipeline.admit(rule, Scheme::Bearer, token, claims, issuer, &req, now)
                 }
                 Verified::Refused(reason) => {
                     steps.push(fail("verify", reason));
@@ -220,6 +230,7 @@ pub(super) async fn judge(
         www_authenticate: None,
         steps,
         now,
+        issuer: verified_by,
     };
     // Which authorization step refused, and whether that was enforced.
     let mut authorized: Option<(Option<Reason>, bool)> = None;

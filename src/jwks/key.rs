@@ -41,6 +41,9 @@ pub struct VerifyingKey {
     pub(crate) key: ParsedPublicKey,
     /// The public key bytes, to recognise the same key across refreshes.
     material: Box<[u8]>,
+    /// The JWK's own `issuer` member (Entra publishes one per key): when
+    /// present, the key verifies only tokens of the tenant it names.
+    pub(crate) issuer: Option<Box<str>>,
 }
 
 impl VerifyingKey {
@@ -63,11 +66,20 @@ impl VerifyingKey {
         parse_jwk(jwk).ok()
     }
 
-    /// Whether `other` is the same key: same `kid`, algorithm and public key.
+    /// The JWK's `issuer` member, when it has one (Entra: the issuer, or
+    /// the `{tenantid}` template, whose tokens the key signs).
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// Whether `other` is the same key: same `kid`, algorithm, public key
+    /// and `issuer` member.
     pub(crate) fn same_as(&self, other: &Self) -> bool {
         self.kid == other.kid
             && self.algorithm == other.algorithm
             && self.material == other.material
+            && self.issuer == other.issuer
     }
 }
 
@@ -76,6 +88,7 @@ impl std::fmt::Debug for VerifyingKey {
         f.debug_struct("VerifyingKey")
             .field("kid", &self.kid)
             .field("algorithm", &self.algorithm)
+            .field("issuer", &self.issuer)
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +102,7 @@ pub(crate) enum Skip {
     UnknownKeyType,
     NotForSignatures,
     PrivateKey,
+    BadIssuer,
     UnsupportedAlgorithm,
     CurveMismatch,
     WeakRsaKey,
@@ -104,6 +118,7 @@ impl Skip {
             Self::UnknownKeyType => "unknown_key_type",
             Self::NotForSignatures => "not_for_signatures",
             Self::PrivateKey => "private_key",
+            Self::BadIssuer => "bad_issuer",
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
             Self::CurveMismatch => "curve_mismatch",
             Self::WeakRsaKey => "weak_rsa_key",
@@ -125,6 +140,8 @@ struct RawJwk {
     e: Option<String>,
     x: Option<String>,
     y: Option<String>,
+    /// Entra's per-key issuer; any other JSON type is an error.
+    issuer: Option<serde_json::Value>,
     // Private members: their presence disqualifies the key.
     d: Option<serde::de::IgnoredAny>,
     p: Option<serde::de::IgnoredAny>,
@@ -185,6 +202,13 @@ fn parse_key(value: &serde_json::Value, require_kid: bool) -> Result<VerifyingKe
     {
         return Err(Skip::NotForSignatures);
     }
+    let issuer = match jwk.issuer {
+        None => None,
+        Some(serde_json::Value::String(iss)) if !iss.is_empty() && iss.len() <= 512 => {
+            Some(iss.into_boxed_str())
+        }
+        Some(_) => return Err(Skip::BadIssuer),
+    };
     let declared = match jwk.alg.as_deref() {
         Some(name) => Some(algorithm_from_name(name).ok_or(Skip::UnsupportedAlgorithm)?),
         None => None,
@@ -270,6 +294,7 @@ fn parse_key(value: &serde_json::Value, require_kid: bool) -> Result<VerifyingKe
         algorithm,
         key,
         material: material.into_boxed_slice(),
+        issuer,
     })
 }
 

@@ -89,6 +89,8 @@ pub(crate) struct KeyStore {
 }
 
 struct Inner {
+    /// The issuer's short name, for logs and metrics.
+    name: Arc<str>,
     source: Source,
     expected_issuer: Option<String>,
     client: reqwest::Client,
@@ -104,7 +106,9 @@ struct Inner {
 }
 
 impl KeyStore {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
+        name: Arc<str>,
         source: Source,
         static_keys: KeySet,
         expected_issuer: Option<String>,
@@ -130,6 +134,7 @@ impl KeyStore {
         };
         Self {
             inner: Arc::new(Inner {
+                name,
                 source,
                 expected_issuer,
                 client,
@@ -289,13 +294,13 @@ async fn run_refresh(inner: &Inner) {
     let result = fetch_keys(inner).await;
     let now = inner.clock.now();
     let previous = inner.snapshot.load_full();
-    crate::metrics::jwks_fetch(result.is_ok());
+    crate::metrics::jwks_fetch(&inner.name, result.is_ok());
     let next = match result {
         Ok((keys, max_age)) => {
             let interval = max_age.map_or(inner.refresh.interval, |age| {
                 age.clamp(inner.refresh.min_interval, inner.refresh.max_interval)
             });
-            tracing::debug!(target: "tower_mfa::jwks", keys = keys.len(), refresh_in_s = interval.as_secs(), "key set refreshed");
+            tracing::debug!(target: "tower_mfa::jwks", issuer = %inner.name, keys = keys.len(), refresh_in_s = interval.as_secs(), "key set refreshed");
             Snapshot {
                 keys: Arc::new(keys.reuse(&previous.keys)),
                 attempted: true,
@@ -304,7 +309,7 @@ async fn run_refresh(inner: &Inner) {
             }
         }
         Err(error) => {
-            tracing::warn!(target: "tower_mfa::jwks", error = %error.describe(), "key set fetch failed; keeping the last known keys");
+            tracing::warn!(target: "tower_mfa::jwks", issuer = %inner.name, error = %error.describe(), "key set fetch failed; keeping the last known keys");
             Snapshot {
                 keys: Arc::clone(&previous.keys),
                 attempted: true,

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::RequireMfaLayer;
-use super::validate::{self, KeySource};
+use super::validate;
 use crate::cache::DEFAULT_CACHE_BYTES;
 use crate::challenge::{IsBrowser, KeysUnavailableStatus, RenderRefusal};
 use crate::clock::{Clock, SystemClock};
 use crate::config_error::ConfigError;
 use crate::dpop::DpopConfig;
+use crate::issuer::{Issuer, KeySource};
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::RefreshPolicy;
@@ -69,6 +70,7 @@ pub struct Builder {
     pub(super) tenants: TenantFilter,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) cache_bytes: u64,
+    pub(super) issuers: Vec<Issuer>,
     pub(super) dpop: Option<DpopConfig>,
 }
 
@@ -111,12 +113,14 @@ impl Builder {
             tenants: TenantFilter::default(),
             clock: Arc::new(SystemClock),
             cache_bytes: DEFAULT_CACHE_BYTES,
+            issuers: Vec::new(),
             dpop: None,
         }
     }
 
-    /// The issuer (`iss`), compared exactly. A `{tenantid}` placeholder makes
-    /// it a multi-tenant template: `https://login.microsoftonline.com/{tenantid}/v2.0`
+    /// The issuer (`iss`), compared exactly (the one-issuer shorthand of
+    /// [`Builder::trust`]). A `{tenantid}` placeholder makes it a multi-tenant
+    /// template: `https://login.microsoftonline.com/{tenantid}/v2.0`
     /// accepts any tenant whose `tid` equals that segment.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
@@ -341,7 +345,9 @@ impl Builder {
     ///
     /// # Errors
     /// A [`ConfigError`] naming the setting at fault: a missing issuer,
-    /// audience or key source; a URL that is invalid or not https (http only
+    /// audience or key source; issuers (see [`Builder::trust`]) that could
+    /// match one `iss`, or mixed with the one-issuer settings; a bad issuer
+    /// name; a URL that is invalid or not https (http only
     /// on loopback, when allowed); a rule pattern that does not parse; a
     /// step-up URL that cannot be a `Location`; an RFC 9470 challenge style
     /// with neither `acr_values` nor `max_age` while the MFA policy sets no

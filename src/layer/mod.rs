@@ -14,6 +14,7 @@ mod answers;
 mod builder;
 mod future;
 mod service;
+mod trust;
 mod validate;
 
 use std::sync::Arc;
@@ -55,17 +56,39 @@ impl RequireMfaLayer {
         &self.pipeline
     }
 
-    /// Fetches the issuer's keys now, instead of on the first request.
-    /// Does nothing for static keys.
+    /// Fetches every issuer's keys now (side by side), instead of on the
+    /// first request. Does nothing for static keys.
     pub async fn warm_up(&self) {
-        self.pipeline.keys.refresh_now().await;
+        futures_util::future::join_all(self.pipeline.issuers.iter().map(|t| t.keys.refresh_now()))
+            .await;
     }
 
-    /// How many key set fetches this layer has started (discovery documents
-    /// not counted).
+    /// How many key set fetches this layer has started, all issuers
+    /// together (discovery documents not counted).
     #[must_use]
     pub fn key_fetches(&self) -> u64 {
-        self.pipeline.keys.fetch_count()
+        self.pipeline
+            .issuers
+            .iter()
+            .map(|t| t.keys.fetch_count())
+            .sum()
+    }
+
+    /// How many key set fetches this layer has started for the issuer with
+    /// this short name (`None`: no such issuer; the one-issuer shorthand is
+    /// named `default`).
+    #[must_use]
+    pub fn key_fetches_of(&self, issuer: &str) -> Option<u64> {
+        self.issuer(issuer).map(|t| t.keys.fetch_count())
+    }
+
+    /// The short names of the trusted issuers, in configuration order.
+    pub fn issuers(&self) -> impl Iterator<Item = &str> {
+        self.pipeline.issuers.iter().map(|t| &*t.name)
+    }
+
+    fn issuer(&self, name: &str) -> Option<&crate::pipeline::Trusted> {
+        self.pipeline.issuers.iter().find(|t| &*t.name == name)
     }
 
     /// Entries and approximate bytes held by the verified-token cache
@@ -78,10 +101,20 @@ impl RequireMfaLayer {
             .map(crate::cache::TokenCache::stats)
     }
 
-    /// The number of usable keys currently cached.
+    /// The number of usable keys currently cached, all issuers together.
     #[must_use]
     pub fn cached_keys(&self) -> usize {
-        self.pipeline.keys.snapshot().keys.len()
+        self.pipeline
+            .issuers
+            .iter()
+            .map(|t| t.keys.snapshot().keys.len())
+            .sum()
+    }
+
+    /// The number of usable keys currently cached for one issuer.
+    #[must_use]
+    pub fn cached_keys_of(&self, issuer: &str) -> Option<usize> {
+        self.issuer(issuer).map(|t| t.keys.snapshot().keys.len())
     }
 }
 

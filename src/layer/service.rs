@@ -66,7 +66,9 @@ where
         let verdict = match found {
             Err(verdict) => verdict,
             Ok((token, scheme)) => match pipeline.verify(token, now) {
-                Verified::Claims(claims) => pipeline.admit(rule, scheme, token, claims, &req, now),
+                Verified::Claims(claims, issuer) => {
+                    pipeline.admit(rule, scheme, token, claims, issuer, &req, now)
+                }
                 Verified::Refused(reason) => Verdict::Deny(reason, None),
                 Verified::Fetch(token) => {
                     // Release the readied service: its capacity is not held
@@ -78,9 +80,15 @@ where
                     return ResponseFuture::fetching(Box::pin(async move {
                         let now = pipeline.clock.now();
                         let verdict = match pipeline.verify_fetched(&token).await {
-                            Verified::Claims(claims) => {
-                                pipeline.admit(&rule, scheme, token.as_bytes(), claims, &req, now)
-                            }
+                            Verified::Claims(claims, issuer) => pipeline.admit(
+                                &rule,
+                                scheme,
+                                token.as_bytes(),
+                                claims,
+                                issuer,
+                                &req,
+                                now,
+                            ),
                             Verified::Refused(reason) => Verdict::Deny(reason, None),
                             Verified::Fetch(_) => Verdict::Deny(Reason::UnknownKeyId, None),
                         };

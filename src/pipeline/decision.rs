@@ -17,6 +17,7 @@ use crate::policy::route::Access;
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub(super) claims: Claims,
+    pub(super) issuer: Arc<str>,
     pub(super) caller: Caller,
     pub(super) mfa: Option<MfaProof>,
     pub(super) rule: Arc<str>,
@@ -26,10 +27,32 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// A decision on `claims` for unit tests of what reads the extension.
+    #[cfg(test)]
+    pub(crate) fn for_claims(claims: Claims) -> Self {
+        Self {
+            claims,
+            issuer: Arc::from("default"),
+            caller: Caller::User,
+            mfa: None,
+            rule: Arc::from("test"),
+            access: Access::Mfa,
+            reported: None,
+            exemption: None,
+        }
+    }
+
     /// The verified claims of the request's token.
     #[must_use]
     pub fn claims(&self) -> &Claims {
         &self.claims
+    }
+
+    /// The short name of the issuer whose token was verified (`default`
+    /// for the one-issuer shorthand).
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     /// Whether the caller is a user or an app acting for itself.

@@ -5,6 +5,7 @@
 //! Claim values come from a verified token and are still escaped and capped;
 //! the token itself is never logged.
 
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use super::Verdict;
@@ -17,14 +18,27 @@ use crate::policy::route::Rule;
 /// Logs a verdict: `allow` at debug, `deny` and `report_only` at info.
 /// Requests let through without a token (public routes, optional routes
 /// without one) decide nothing and are not logged.
-pub(super) fn verdict(rule: &Rule, verdict: &Verdict) {
+/// Verified tokens name their issuer (`issuer_of` finds a refused token's);
+/// a token refused before it was verified names none, as nothing proves
+/// which issuer it came from.
+pub(super) fn verdict<'p>(
+    rule: &Rule,
+    verdict: &Verdict,
+    issuer_of: impl FnOnce(&Claims) -> Option<&'p Arc<str>>,
+) {
     match verdict {
         Verdict::Allow(None) => {}
-        Verdict::Allow(Some((claims, decision))) => match decision.reported() {
-            Some(reason) => event("report_only", Some(reason), rule, Some(claims), None),
-            None => event("allow", None, rule, Some(claims), decision.exemption()),
-        },
-        Verdict::Deny(reason, claims) => event("deny", Some(*reason), rule, claims.as_ref(), None),
+        Verdict::Allow(Some((claims, decision))) => {
+            let verified = Some((claims, Some(&decision.issuer)));
+            match decision.reported() {
+                Some(reason) => event("report_only", Some(reason), rule, verified, None),
+                None => event("allow", None, rule, verified, decision.exemption()),
+            }
+        }
+        Verdict::Deny(reason, claims) => {
+            let verified = claims.as_ref().map(|c| (c, issuer_of(c)));
+            event("deny", Some(*reason), rule, verified, None);
+        }
     }
 }
 
@@ -32,20 +46,23 @@ fn event(
     outcome: &'static str,
     reason: Option<Reason>,
     rule: &Rule,
-    claims: Option<&Claims>,
+    verified: Option<(&Claims, Option<&Arc<str>>)>,
     exemption: Option<&str>,
 ) {
+    let claims = verified.map(|(claims, _)| claims);
+    let issuer = verified.and_then(|(_, issuer)| issuer);
     let exemption = Escaped(exemption.unwrap_or(""));
     let reason_code = reason.map_or("", Reason::as_str);
     let kind = reason.map_or("", |r| r.kind().as_str());
-    crate::metrics::decision(outcome, kind);
+    crate::metrics::decision(outcome, kind, issuer);
+    let issuer = issuer.map_or("", |name| &**name);
     let tid = claims.and_then(Claims::tenant_id).unwrap_or("");
     let oid = claims.and_then(Claims::object_id).unwrap_or("");
     let app = claims.and_then(Claims::client_id).unwrap_or("");
     if outcome == "allow" {
-        tracing::debug!(target: "tower_mfa::decision", outcome, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request allowed");
+        tracing::debug!(target: "tower_mfa::decision", outcome, issuer = %issuer, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request allowed");
     } else {
-        tracing::info!(target: "tower_mfa::decision", outcome, reason = reason_code, kind, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request refused");
+        tracing::info!(target: "tower_mfa::decision", outcome, reason = reason_code, kind, issuer = %issuer, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request refused");
     }
 }
 

@@ -16,6 +16,7 @@
 //! and returns plain data, so other front ends can run the same steps.
 
 mod decision;
+mod issuers;
 mod log;
 mod sender;
 mod settings;
@@ -27,8 +28,9 @@ use std::time::SystemTime;
 use http::{HeaderMap, Method, Request, Response, Uri};
 
 pub use decision::Decision;
+pub(crate) use issuers::Trusted;
 pub(crate) use sender::Scheme;
-pub(crate) use settings::{AnswerSettings, KeySettings, Settings};
+pub(crate) use settings::{AnswerSettings, IssuerSettings, KeySettings, Settings};
 
 use crate::body::ResponseBody;
 use crate::cache::TokenCache;
@@ -37,7 +39,6 @@ use crate::claims::Claims;
 use crate::clock::Clock;
 use crate::dpop::Dpop;
 use crate::error::{ErrorKind, Reason};
-use crate::jwks::store::KeyStore;
 use crate::original_path::OriginalPath;
 use crate::policy::caller::{AppOnly, Caller, classify};
 use crate::policy::exempt::Exemptions;
@@ -47,8 +48,6 @@ use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::time::unix_seconds;
 use crate::token::extract::{Sources, bearer_token, dpop_token};
-use crate::token::jws::TypPolicy;
-use crate::token::validate::Validation;
 
 /// The immutable state of one layer: checked settings, the key store and the
 /// verified-token cache.
@@ -59,9 +58,8 @@ pub(crate) struct Pipeline {
     default_rule: Rule,
     sources: Sources,
     max_token_len: usize,
-    typ: TypPolicy,
-    validation: Validation,
-    pub(crate) keys: KeyStore,
+    /// The trusted issuers (at least one), each with its own key store.
+    pub(crate) issuers: Vec<Trusted>,
     pub(crate) cache: Option<TokenCache>,
     /// The default requirement (rules' index 0).
     default: Compiled,
@@ -116,8 +114,9 @@ pub(crate) enum Extracted<'h> {
 
 /// What [`Pipeline::verify`] found.
 pub(crate) enum Verified {
-    /// The token is valid: signature, issuer, audience and times.
-    Claims(Claims),
+    /// The token is valid: signature, issuer, audience and times; with the
+    /// index of its issuer.
+    Claims(Claims, usize),
     /// The token's key is not cached: call [`Pipeline::verify_fetched`].
     Fetch(Box<str>),
     /// The token is refused.
@@ -136,10 +135,7 @@ impl Pipeline {
     /// Builds the key store, the token cache and the pre-rendered answers.
     pub(crate) fn new(settings: Settings) -> Self {
         let Settings {
-            issuer,
-            audiences,
-            tenants,
-            leeway,
+            issuers,
             max_lifetime,
             keys,
             mut rules,
@@ -147,7 +143,6 @@ impl Pipeline {
             default_access,
             sources,
             max_token_len,
-            typ,
             requirements,
             exemptions,
             answers,
@@ -167,30 +162,18 @@ impl Pipeline {
                 rule.scope_challenge = Some(scope_challenge(&rule.scopes));
             }
         }
-        let keys = KeyStore::new(
-            keys.source,
-            keys.static_keys,
-            issuer.exact().map(str::to_owned),
-            keys.client,
-            keys.fetch,
-            keys.refresh,
-            Arc::clone(&clock),
-        );
+        let max_lifetime = max_lifetime.as_secs_f64();
+        let issuers = issuers
+            .into_iter()
+            .map(|issuer| Trusted::new(issuer, &keys, max_lifetime, &clock))
+            .collect();
         Self {
             rules,
             routes,
             default_rule: Rule::new(default_access, "/**").name("default"),
             sources,
             max_token_len,
-            typ,
-            validation: Validation {
-                issuer,
-                audiences,
-                leeway: leeway.as_secs_f64(),
-                max_lifetime: max_lifetime.as_secs_f64(),
-                tenants,
-            },
-            keys,
+            issuers,
             cache: (cache_bytes > 0).then(|| TokenCache::new(cache_bytes)),
             default,
             named,
@@ -272,10 +255,21 @@ impl Pipeline {
     /// Step 4: scopes and roles, then (on `mfa` routes) caller class and MFA
     /// proof; exemptions stand in for missing MFA proof only, after the
     /// token, tenant lists, scopes and roles passed.
-    pub(crate) fn authorize(&self, rule: &Rule, claims: Claims, now: SystemTime) -> Verdict {
+    pub(crate) fn authorize(
+        &self,
+        rule: &Rule,
+        claims: Claims,
+        issuer: usize,
+        now: SystemTime,
+    ) -> Verdict {
         let caller = classify(&claims);
+        let (issuer_name, leeway) = self.issuers.get(issuer).map_or_else(
+            || (Arc::from(""), 0.0),
+            |t| (Arc::clone(&t.name), t.validation.leeway),
+        );
         let mut decision = Decision {
             claims: claims.clone(),
+            issuer: Arc::clone(&issuer_name),
             caller,
             mfa: None,
             rule: Arc::clone(&rule.name),
@@ -283,7 +277,7 @@ impl Pipeline {
             reported: None,
             exemption: None,
         };
-        let mut outcome = self.check_rule(rule, &claims, caller, now);
+        let mut outcome = self.check_rule(rule, &claims, caller, leeway, now);
         if let Err(reason) = outcome
             && reason.kind() == ErrorKind::MfaRequired
             && rule.access == Access::Mfa
@@ -306,6 +300,7 @@ impl Pipeline {
         rule: &Rule,
         claims: &Claims,
         caller: Caller,
+        leeway: f64,
         now: SystemTime,
     ) -> Result<Option<MfaProof>, Reason> {
         let has_scopes = rule.scopes.iter().all(|s| claims.scopes().any(|c| c == s));
@@ -329,8 +324,18 @@ impl Pipeline {
             caller,
             claims,
             unix_seconds(now),
-            self.validation.leeway,
+            leeway,
         )
+    }
+
+    /// The short name of the issuer of verified `claims` (the one their
+    /// `iss` routed to; `build()` guarantees there is at most one).
+    fn issuer_of(&self, claims: &Claims) -> Option<&Arc<str>> {
+        let iss = claims.issuer()?;
+        self.issuers
+            .iter()
+            .find(|t| t.validation.issuer.matches(iss))
+            .map(|t| &t.name)
     }
 
     /// Step 5: logs the verdict, then either attaches the claims and decision
@@ -342,7 +347,7 @@ impl Pipeline {
         req: &mut Request<R>,
         now: SystemTime,
     ) -> Option<Response<ResponseBody<B>>> {
-        log::verdict(rule, &verdict);
+        log::verdict(rule, &verdict, |claims| self.issuer_of(claims));
         match verdict {
             Verdict::Allow(found) => {
                 // One extension (the decision holds the claims): one heap
@@ -382,7 +387,7 @@ impl Pipeline {
             rule.scope_challenge.as_ref(),
             facts,
             return_to,
-            self.keys.retry_after(now),
+            self.retry_after(now),
         );
         if rule.sender.accepts_dpop() {
             let kind = reason.kind();
@@ -407,5 +412,15 @@ impl Pipeline {
             }
         }
         response
+    }
+
+    /// Seconds until an unknown-`kid` refresh may run again: the longest
+    /// wait among the issuers (at least 1).
+    fn retry_after(&self, now: SystemTime) -> u64 {
+        self.issuers
+            .iter()
+            .map(|t| t.keys.retry_after(now))
+            .max()
+            .unwrap_or(1)
     }
 }

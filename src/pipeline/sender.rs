@@ -29,19 +29,21 @@ impl Pipeline {
     /// Steps 3b and 4: the sender check, then [`Pipeline::authorize`].
     /// Report-only rules let a bearer token through where DPoP is required
     /// (reported), never a wrong, replayed or downgraded proof.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn admit<B>(
         &self,
         rule: &Rule,
         scheme: Scheme,
         token: &[u8],
         claims: Claims,
+        issuer: usize,
         req: &Request<B>,
         now: SystemTime,
     ) -> Verdict {
-        match self.check_sender(rule, scheme, token, &claims, req, now) {
-            Ok(()) => self.authorize(rule, claims, now),
+        match self.check_sender(rule, scheme, token, &claims, issuer, req, now) {
+            Ok(()) => self.authorize(rule, claims, issuer, now),
             Err(Reason::DpopRequired) if rule.reports_only(now) => {
-                match self.authorize(rule, claims, now) {
+                match self.authorize(rule, claims, issuer, now) {
                     Verdict::Allow(Some((claims, mut decision))) => {
                         decision.reported.get_or_insert(Reason::DpopRequired);
                         Verdict::Allow(Some((claims, decision)))
@@ -53,12 +55,14 @@ impl Pipeline {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn check_sender<B>(
         &self,
         rule: &Rule,
         scheme: Scheme,
         token: &[u8],
         claims: &Claims,
+        issuer: usize,
         req: &Request<B>,
         now: SystemTime,
     ) -> Result<(), Reason> {
@@ -82,7 +86,10 @@ impl Pipeline {
                     token,
                     claims,
                     unix_seconds(now),
-                    self.validation.leeway,
+                    // The leeway of the issuer that verified the token.
+                    self.issuers
+                        .get(issuer)
+                        .map_or(0.0, |t| t.validation.leeway),
                 )
             }
         }

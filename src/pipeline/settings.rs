@@ -22,10 +22,8 @@ use crate::token::validate::{IssuerMatch, TenantFilter};
 /// rule patterns parse and are compiled, the step-up URL renders, the HTTP
 /// client exists.
 pub(crate) struct Settings {
-    pub(crate) issuer: IssuerMatch,
-    pub(crate) audiences: Vec<String>,
-    pub(crate) tenants: TenantFilter,
-    pub(crate) leeway: Duration,
+    /// The trusted issuers, at least one; no two can match one `iss`.
+    pub(crate) issuers: Vec<IssuerSettings>,
     pub(crate) max_lifetime: Duration,
     pub(crate) keys: KeySettings,
     pub(crate) rules: Vec<Rule>,
@@ -34,7 +32,6 @@ pub(crate) struct Settings {
     pub(crate) default_access: Access,
     pub(crate) sources: Sources,
     pub(crate) max_token_len: usize,
-    pub(crate) typ: TypPolicy,
     /// The default requirement first, then the named ones in the order
     /// rules' `requirement_index` refers to.
     pub(crate) requirements: Vec<Requirement>,
@@ -47,13 +44,24 @@ pub(crate) struct Settings {
     pub(crate) dpop: Option<DpopConfig>,
 }
 
-/// Where keys come from and how they are fetched.
-pub(crate) struct KeySettings {
+/// One trusted issuer, checked.
+pub(crate) struct IssuerSettings {
+    /// The short name for logs, metrics and `inspect`.
+    pub(crate) name: Arc<str>,
+    pub(crate) issuer: IssuerMatch,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) tenants: TenantFilter,
+    pub(crate) leeway: Duration,
+    pub(crate) typ: TypPolicy,
     pub(crate) source: Source,
     pub(crate) static_keys: KeySet,
+    pub(crate) refresh: RefreshPolicy,
+}
+
+/// How keys are fetched, for every issuer of the layer.
+pub(crate) struct KeySettings {
     pub(crate) client: reqwest::Client,
     pub(crate) fetch: FetchPolicy,
-    pub(crate) refresh: RefreshPolicy,
 }
 
 /// How refusals are answered.

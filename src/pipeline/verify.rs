@@ -4,16 +4,19 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use serde_json::{Map, Value};
+
+use super::issuers::route;
 use super::{Pipeline, Verified};
-use crate::cache::{Entry, TokenCache};
+use crate::cache::{Entry, Signer, TokenCache};
 use crate::claims::Claims;
 use crate::error::Reason;
 use crate::jwks::VerifyingKey;
 use crate::jwks::store::Lookup;
 use crate::time::unix_seconds;
 use crate::token::extract::is_b64token;
-use crate::token::jws::{self, Jws};
-use crate::token::validate::{check_times, validate};
+use crate::token::jws::{self, Jws, TypPolicy};
+use crate::token::validate::{check_key_issuer, check_times, validate};
 
 impl Pipeline {
     /// Step 3: everything about the token that needs no network.
@@ -37,12 +40,13 @@ impl Pipeline {
         else {
             return Verified::Refused(Reason::MalformedBearer);
         };
-        let jws = match jws::parse(token, self.max_token_len, self.typ) {
-            Ok(jws) => jws,
+        let (jws, payload, issuer) = match self.parse_and_route(token) {
+            Ok(parsed) => parsed,
             Err(reason) => return Verified::Refused(reason),
         };
-        match self.keys.lookup(&jws.kid, now) {
-            Lookup::Found(key) => self.check(&jws, &key, now),
+        let trusted = &self.issuers[issuer];
+        match trusted.keys.lookup(&jws.kid, now) {
+            Lookup::Found(key) => self.check(&jws, payload, issuer, &key, now),
             Lookup::Refused(reason) => Verified::Refused(reason),
             Lookup::Fetch => Verified::Fetch(token.into()),
         }
@@ -51,18 +55,35 @@ impl Pipeline {
     /// Step 3 once more, after fetching the key [`Pipeline::verify`] asked for.
     /// Never answers [`Verified::Fetch`].
     pub(crate) async fn verify_fetched(&self, token: &str) -> Verified {
-        let jws = match jws::parse(token, self.max_token_len, self.typ) {
-            Ok(jws) => jws,
+        let (jws, payload, issuer) = match self.parse_and_route(token) {
+            Ok(parsed) => parsed,
             Err(reason) => return Verified::Refused(reason),
         };
-        match self.keys.resolve(&jws.kid).await {
-            Ok(key) => self.check(&jws, &key, self.clock.now()),
+        match self.issuers[issuer].keys.resolve(&jws.kid).await {
+            Ok(key) => self.check(&jws, payload, issuer, &key, self.clock.now()),
             Err(reason) => Verified::Refused(reason),
         }
     }
 
+    /// The strict header, then the issuer the payload's `iss` names (before
+    /// any key is looked up: a key is only ever looked up at the issuer the
+    /// token claims, and the signature check then proves that claim), then
+    /// that issuer's `typ` policy.
+    fn parse_and_route<'t>(
+        &self,
+        token: &'t str,
+    ) -> Result<(Jws<'t>, Map<String, Value>, usize), Reason> {
+        let jws = jws::parse(token, self.max_token_len, TypPolicy::Lenient)?;
+        let payload = jws.payload()?;
+        let issuer = route(&self.issuers, &payload)?;
+        if self.issuers[issuer].typ == TypPolicy::Rfc9068 && !jws.rfc9068_typ {
+            return Err(Reason::WrongType);
+        }
+        Ok((jws, payload, issuer))
+    }
+
     /// A cached token: times are checked again, and the entry is used only
-    /// while its key is still in the key set (`None`: verify afresh).
+    /// while its key is still in its issuer's key set (`None`: verify afresh).
     fn verify_cached(
         &self,
         cache: &TokenCache,
@@ -70,10 +91,14 @@ impl Pipeline {
         entry: &Entry,
         now: SystemTime,
     ) -> Option<Verified> {
+        let Some(trusted) = self.issuers.get(entry.issuer) else {
+            cache.remove(token);
+            return None;
+        };
         // Through `lookup`, which also starts the background refresh when it
         // is due: a stream of cached tokens must not keep the keys from it.
         let key_current = matches!(
-            self.keys.lookup(&entry.key.kid, now),
+            trusted.keys.lookup(&entry.key.kid, now),
             Lookup::Found(key) if Arc::ptr_eq(&key, &entry.key)
         );
         if !key_current {
@@ -81,33 +106,49 @@ impl Pipeline {
             return None;
         }
         let r = entry.claims.registered();
-        if let Err(reason) = check_times(r.exp, r.nbf, r.iat, &self.validation, unix_seconds(now)) {
+        if let Err(reason) =
+            check_times(r.exp, r.nbf, r.iat, &trusted.validation, unix_seconds(now))
+        {
             cache.remove(token);
             return Some(Verified::Refused(reason));
         }
-        Some(Verified::Claims(entry.claims.clone()))
+        Some(Verified::Claims(entry.claims.clone(), entry.issuer))
     }
 
-    /// Signature and claims; a valid token enters the cache.
-    fn check(&self, jws: &Jws<'_>, key: &Arc<VerifyingKey>, now: SystemTime) -> Verified {
+    /// Signature, claims and the key's own issuer binding; a valid token
+    /// enters the cache with its issuer and key.
+    fn check(
+        &self,
+        jws: &Jws<'_>,
+        payload: Map<String, Value>,
+        issuer: usize,
+        key: &Arc<VerifyingKey>,
+        now: SystemTime,
+    ) -> Verified {
+        let trusted = &self.issuers[issuer];
         let verified = (|| {
             jws.verify(key)?;
-            let claims = Claims::from_payload(jws.payload()?).ok_or(Reason::ClaimType)?;
+            let claims = Claims::from_payload(payload).ok_or(Reason::ClaimType)?;
             let now = unix_seconds(now);
-            validate(&claims, &self.validation, now)?;
-            if let (Some(cache), Some(exp)) = (&self.cache, claims.registered().exp) {
+            validate(&claims, &trusted.validation, now)?;
+            let r = claims.registered();
+            check_key_issuer(key, r.iss.as_deref(), r.tid.as_deref())?;
+            if let (Some(cache), Some(exp)) = (&self.cache, r.exp) {
                 cache.insert(
                     jws.token,
                     claims.clone(),
-                    Arc::clone(key),
-                    exp + self.validation.leeway,
+                    Signer {
+                        issuer,
+                        key: Arc::clone(key),
+                    },
+                    exp + trusted.validation.leeway,
                     now,
                 );
             }
             Ok(claims)
         })();
         match verified {
-            Ok(claims) => Verified::Claims(claims),
+            Ok(claims) => Verified::Claims(claims, issuer),
             Err(reason) => Verified::Refused(reason),
         }
     }

@@ -208,7 +208,12 @@ impl MfaPolicy {
         };
         let proof = proof.ok_or_else(|| {
             if claims.registered().amr.is_none()
-                && claims.registered().ver.as_deref() == Some("2.0")
+                && claims
+                    .registered()
+                    .ver
+                    .as_ref()
+                    .and_then(crate::claims::Version::as_text)
+                    == Some("2.0")
             {
                 Reason::EntraV2NoAmr
             } else {

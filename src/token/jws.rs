@@ -29,6 +29,9 @@ pub(crate) struct Jws<'t> {
     pub(crate) token: &'t str,
     pub(crate) alg: Algorithm,
     pub(crate) kid: Box<str>,
+    /// Whether `typ` also passes the RFC 9068 strict mode (for issuers that
+    /// ask for it: the issuer is known only once the payload is routed).
+    pub(crate) rfc9068_typ: bool,
     signing_input: &'t str,
     payload: &'t str,
     signature: &'t str,
@@ -66,11 +69,13 @@ pub(crate) fn parse(token: &str, max_len: usize, typ: TypPolicy) -> Result<Jws<'
     }
     let header_map = decode_segment(header)?;
     let (alg, kid) = check_header(&header_map, typ)?;
+    let rfc9068_typ = check_typ(&header_map, TypPolicy::Rfc9068).is_ok();
     let signing_input = &token[..header.len() + 1 + payload.len()];
     Ok(Jws {
         token,
         alg,
         kid,
+        rfc9068_typ,
         signing_input,
         payload,
         signature,
@@ -174,7 +179,8 @@ impl Jws<'_> {
             .map_err(|_| Reason::BadSignature)
     }
 
-    /// Decodes the payload: call only after [`Jws::verify`] succeeded.
+    /// Decodes the payload. Before [`Jws::verify`] succeeded, its content
+    /// may only route the token to its issuer; nothing else is trusted.
     pub(crate) fn payload(&self) -> Result<Map<String, Value>, Reason> {
         decode_segment(self.payload)
     }

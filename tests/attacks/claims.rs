@@ -127,10 +127,12 @@ pub fn cases() -> Vec<Case> {
     push("sub null", with(base(), "sub", json!(null)));
     push("sub an array", with(base(), "sub", json!(["a", "b"])));
     push("tid a number", with(base(), "tid", json!(1)));
+    // An array of strings is Okta's form of `scp`; anything else is not.
     push(
-        "scp an array",
-        with(base(), "scp", json!(["user_impersonation"])),
+        "scp an array holding a number",
+        with(base(), "scp", json!(["user_impersonation", 7])),
     );
+    push("scp a number", with(base(), "scp", json!(7)));
     push("roles a string", with(base(), "roles", json!("Admin")));
     push("idtyp a number", with(base(), "idtyp", json!(1)));
 

@@ -1,5 +1,5 @@
 //! The hostile-input suite (issue 4): RFC 8725 attacks, malformed requests
-//! and JWKS abuse, each answered exactly as PRODUCT.md §5 says and none of
+//! and JWKS abuse, each answered exactly as the answers table says and none of
 //! them ever reaching the inner service.
 //!
 //! Each family is a table of cases (name, request, exact status and

@@ -1,5 +1,5 @@
 //! The seed's cases (Partner Center routes and `amr` values) and every answer
-//! of PRODUCT.md §5: exact status, exact `WWW-Authenticate`, and whether the
+//! of the answers table (README, docs/SECURITY.md): exact status, exact `WWW-Authenticate`, and whether the
 //! inner service was called. Also the `Unauthorized - MFA required` reason
 //! phrase as it goes over a real HTTP/1.1 connection.
 use crate::mint;
@@ -19,7 +19,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower_mfa::{AppOnly, ChallengeStyle, Rule};
 
-/// The Partner Center routes of the seed and PRODUCT.md §9.
+/// The Partner Center routes of the demo (docs/CONFIGURATION.md).
 fn partner_center_rules() -> Vec<Rule> {
     vec![
         Rule::public("/healthz"),
@@ -52,7 +52,7 @@ const MFA_ROUTES: &[&str] = &[
 
 const SIGN_IN_ROUTES: &[&str] = &["/dashboard", "/dashboard/support/partner-requests"];
 
-// ---------------------------------------------------------------- the seed
+// ------------------------------------------------------ Partner Center
 
 #[tokio::test]
 async fn user_with_mfa_passes_everywhere() {
@@ -466,7 +466,7 @@ async fn missing_mfa_rfc9470_style() {
 
 #[tokio::test]
 async fn rfc9470_style_needs_acr_values_or_max_age() {
-    // PRODUCT.md §5: "at least one of the two".
+    // RFC 9470 challenge: at least one of `acr_values` and `max_age`.
     let err = static_builder(&[mint::rsa_key()])
         .challenge_style(ChallengeStyle::Rfc9470 {
             acr_values: None,

@@ -18,7 +18,7 @@ use http::{Method, Request, Response, StatusCode};
 use serde_json::json;
 use tower::{Layer, ServiceExt};
 use tower_mfa::clock::ManualClock;
-use tower_mfa::{Builder, Decision, ExemptSubject, Exemptions, RequireMfaLayer};
+use tower_mfa::{Builder, ConfigError, Decision, ExemptSubject, Exemptions, RequireMfaLayer};
 
 const OID: &str = "4988e250-5aee-482a-9136-6d269cb755c0";
 const APP_ID: &str = "23ec45a3-5127-4185-9eff-c8887839e6ab";
@@ -655,23 +655,43 @@ fn toml_blocks(doc: &str) -> Vec<&str> {
     blocks
 }
 
-/// Every ```toml block of the docs and the README parses: configuration
+/// Every ```toml block of the docs (the guide and the identity provider
+/// recipes of `docs/providers/` too) and the README parses: configuration
 /// files as the layer reads them (and build when they name an issuer),
 /// Cargo manifest snippets as TOML.
 #[test]
 fn the_documented_examples_parse() {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut files = vec![std::path::PathBuf::from(format!("{root}/README.md"))];
-    for entry in std::fs::read_dir(format!("{root}/docs")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "md") {
-            files.push(path);
+    for dir in ["docs", "docs/providers"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                files.push(path);
+            }
         }
     }
+    // Pages whose recipes must keep their configuration blocks.
+    let at_least = [
+        ("GUIDE.md", 1),
+        ("ENTRA.md", 1),
+        ("okta.md", 1),
+        ("auth0.md", 1),
+        ("keycloak.md", 2),
+    ];
     let mut config_blocks = 0;
     for file in files {
         let doc = std::fs::read_to_string(&file).unwrap();
-        for toml in toml_blocks(&doc) {
+        let blocks = toml_blocks(&doc);
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some((_, least)) = at_least.iter().find(|(n, _)| *n == name) {
+            assert!(
+                blocks.len() >= *least,
+                "{name}: {} TOML blocks",
+                blocks.len()
+            );
+        }
+        for toml in blocks {
             let at = file.display();
             if toml.contains("tower-mfa = ") {
                 toml::from_str::<toml::Table>(toml).unwrap_or_else(|e| panic!("{at}: {e}\n{toml}"));
@@ -709,4 +729,115 @@ fn the_demo_configuration_builds() {
         .jwks_url("https://issuer.example/jwks")
         .build()
         .unwrap();
+}
+
+/// The v1 + v2 multi-tenant partner configuration of docs/ENTRA.md parses,
+/// builds, and trusts its three issuers.
+#[test]
+fn the_entra_partner_configuration_parses() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ENTRA.md")).unwrap();
+    let start = doc.find("```toml\n").expect("a TOML block") + 8;
+    let toml = &doc[start..];
+    let toml = &toml[..toml.find("```").expect("closed block")];
+    let layer = Builder::from_toml_str(toml)
+        .and_then(Builder::build)
+        .unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    assert_eq!(
+        layer.issuers().collect::<Vec<_>>(),
+        ["entra-v1", "entra-v2", "legacy-idp"]
+    );
+}
+
+/// `[[issuers]]` tables: every key, and the faults they can carry.
+#[test]
+fn issuer_tables() {
+    let two = r#"
+        [[issuers]]
+        name = "a"
+        issuer = "https://a.example/"
+        audiences = ["api://x"]
+        static_jwks = '{"keys":[]}'
+
+        [[issuers]]
+        name = "b"
+        issuer = "https://login.microsoftonline.com/{tenantid}/v2.0"
+        audiences = ["api://x"]
+        jwks_url = "https://keys.example/"
+        tenants = { deny = ["72f988bf-86f1-41af-91ab-2d7cd011db47"] }
+        strict_rfc9068 = false
+        leeway_seconds = 5
+        refresh_cooldown_seconds = 10
+        refresh_interval_seconds = 600
+    "#;
+    let layer = Builder::from_toml_str(two).unwrap().build().unwrap();
+    assert_eq!(layer.issuers().collect::<Vec<_>>(), ["a", "b"]);
+
+    // The shorthand and [[issuers]] do not mix.
+    let mixed = format!("issuer = \"https://c.example/\"\n{two}");
+    let err = Builder::from_toml_str(&mixed).unwrap().build().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Conflict {
+                first: "issuer",
+                second: "issuers",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mixed = format!("jwks_url = \"https://keys.example/\"\n{two}");
+    let err = Builder::from_toml_str(&mixed).unwrap().build().unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Conflict { first: "keys", .. }),
+        "{err}"
+    );
+
+    // Two key sources in one table.
+    let err = Builder::from_toml_str(
+        r#"
+        [[issuers]]
+        name = "a"
+        issuer = "https://a.example/"
+        audiences = ["api://x"]
+        jwks_url = "https://keys.example/"
+        discovery_url = "https://a.example/.well-known/openid-configuration"
+        "#,
+    )
+    .err()
+    .expect("refused");
+    assert!(
+        matches!(
+            err,
+            ConfigError::Conflict {
+                first: "jwks_url",
+                second: "discovery_url",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Overlapping issuers, named.
+    let overlap = two.replace(
+        "https://a.example/",
+        "https://login.microsoftonline.com/df845f1a-7b35-40a2-ba78-6481de91f8ae/v2.0",
+    );
+    let err = Builder::from_toml_str(&overlap)
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::OverlappingIssuers { first, second, .. } if first == "a" && second == "b"),
+        "{err}"
+    );
+
+    // An unknown key in a table.
+    let err = Builder::from_toml_str(
+        "[[issuers]]\nname = \"a\"\nissuer = \"https://a.example/\"\naudience = \"x\"\n",
+    )
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("audience"), "{err}");
 }

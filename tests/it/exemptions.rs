@@ -1,4 +1,4 @@
-//! Exemptions (the seed's "technical exception requests", PRODUCT.md §2):
+//! Exemptions (Partner Center's "technical exception requests"):
 //! by tenant, user or app, with an expiry on the layer's clock, applied only
 //! after the token was verified and only on `mfa` routes for callers without
 //! MFA proof, reloadable without rebuilding the layer, and audited.

@@ -1,4 +1,4 @@
-//! Keys and discovery (PRODUCT.md §6), observed at the in-process JWKS server:
+//! Keys and discovery (docs/SECURITY.md, keys), observed at the in-process JWKS server:
 //! refresh on an unknown `kid`, single flight, the refresh cooldown,
 //! last-known-good keys, discovery, and the background refresh schedule. Time
 //! moves only through the `ManualClock`.

@@ -41,6 +41,8 @@ mod fuzz_corpus;
 mod grpc;
 /// Property tests over hostile headers.
 mod headers;
+/// Several issuers behind one layer; keys bound to their issuer.
+mod issuers;
 /// Key sets: fetching, refreshing, rotation, static keys.
 mod keys;
 /// The layer with axum and other tower middleware.
@@ -50,6 +52,11 @@ mod layer;
 mod log_hygiene;
 /// Counters (feature `metrics`).
 mod metrics;
+/// The declared `rust-version` holds for every dependency.
+mod msrv;
+/// The identity provider recipes of `docs/`, with provider-shaped tokens
+/// (feature `config-file`).
+mod providers;
 /// Per-route requirements: three routes, three requirements, every proof.
 #[cfg(feature = "config-file")]
 mod requirements;
@@ -61,3 +68,6 @@ mod smoke;
 mod token_source;
 /// Token verification: the JWS, the claims, the times.
 mod tokens;
+/// A handler's own claim type: the axum extractor and the tonic accessor.
+#[cfg(feature = "axum")]
+mod typed_claims;

@@ -1,5 +1,5 @@
-//! Counters (feature `metrics`): decisions by outcome and kind, key set
-//! fetches, token-cache hits and misses.
+//! Counters (feature `metrics`): decisions by outcome, kind and issuer, key
+//! set fetches by issuer, token-cache hits and misses.
 #![cfg(feature = "metrics")]
 
 use crate::{harness, mint};
@@ -10,7 +10,7 @@ use axum::{Router, body::Body, routing::get};
 use http::Request;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use tower::ServiceExt;
-use tower_mfa::Rule;
+use tower_mfa::{Issuer, RequireMfaLayer, Rule};
 
 fn counters(recorder: &DebuggingRecorder) -> HashMap<String, u64> {
     recorder
@@ -66,22 +66,22 @@ fn decisions_fetches_and_cache_lookups_are_counted() {
     });
     let counters = counters(&recorder);
     assert_eq!(
-        counters.get("tower_mfa_decisions_total{kind=,outcome=allow}"),
+        counters.get("tower_mfa_decisions_total{issuer=default,kind=,outcome=allow}"),
         Some(&2),
         "{counters:#?}"
     );
     assert_eq!(
-        counters.get("tower_mfa_decisions_total{kind=mfa_required,outcome=deny}"),
+        counters.get("tower_mfa_decisions_total{issuer=default,kind=mfa_required,outcome=deny}"),
         Some(&2),
         "{counters:#?}"
     );
     assert_eq!(
-        counters.get("tower_mfa_decisions_total{kind=missing_token,outcome=deny}"),
+        counters.get("tower_mfa_decisions_total{issuer=,kind=missing_token,outcome=deny}"),
         Some(&1),
         "{counters:#?}"
     );
     assert_eq!(
-        counters.get("tower_mfa_jwks_fetches_total{result=ok}"),
+        counters.get("tower_mfa_jwks_fetches_total{issuer=default,result=ok}"),
         Some(&1),
         "{counters:#?}"
     );
@@ -94,5 +94,64 @@ fn decisions_fetches_and_cache_lookups_are_counted() {
         counters.get("tower_mfa_token_cache_total{result=miss}"),
         Some(&2),
         "{counters:#?}"
+    );
+}
+
+#[test]
+fn fetches_and_decisions_are_counted_per_issuer() {
+    let recorder = DebuggingRecorder::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let (key_a, key_b) = (mint::rsa_key(), mint::rsa_key2());
+            let a = mint::JwksServer::start(mint::jwks(&[key_a])).await;
+            let b = mint::JwksServer::start(mint::jwks(&[key_b])).await;
+            b.set(mint::Answer::Raw(500, Vec::new()));
+            let issuer = |name: &str, iss: &str, url: String| {
+                Issuer::new(name, iss)
+                    .audience(mint::AUDIENCE)
+                    .jwks_url(url)
+            };
+            let layer = RequireMfaLayer::builder()
+                .trust(issuer("idp-a", mint::ISSUER, a.jwks_url()))
+                .trust(issuer("idp-b", "https://idp-b.example/", b.jwks_url()))
+                .allow_http_loopback(true)
+                .build()
+                .unwrap();
+            let app = Router::new()
+                .route("/v1/x", get(|| async { "ok" }))
+                .layer(layer);
+            let mut claims_b = mint::user_claims(&["pwd"]);
+            claims_b["iss"] = "https://idp-b.example/".into();
+            let tokens = [
+                key_a.token(&mint::user_claims(&["pwd"])),
+                key_b.token(&claims_b),
+            ];
+            for token in &tokens {
+                let req = Request::get("/v1/x")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap();
+                app.clone().oneshot(req).await.unwrap();
+            }
+        });
+    });
+    let counters = counters(&recorder);
+    for (key, n) in [
+        ("tower_mfa_jwks_fetches_total{issuer=idp-a,result=ok}", 1),
+        ("tower_mfa_jwks_fetches_total{issuer=idp-b,result=error}", 1),
+        (
+            "tower_mfa_decisions_total{issuer=idp-a,kind=,outcome=allow}",
+            1,
+        ),
+    ] {
+        assert_eq!(counters.get(key), Some(&n), "{key}: {counters:#?}");
+    }
+    assert!(
+        !counters.keys().any(|k| k.contains("http")),
+        "no URL in a label: {counters:#?}"
     );
 }

@@ -1,4 +1,4 @@
-//! A pluggable token source (PRODUCT.md §3 step 2): a WebSocket handshake
+//! A pluggable token source (docs/ARCHITECTURE.md, the pipeline step 2): a WebSocket handshake
 //! carries its token in `Sec-WebSocket-Protocol`.
 use crate::mint;
 

@@ -1,4 +1,4 @@
-//! The gaps jsonwebtoken leaves open, each closed by the layer (PRODUCT.md §3
+//! The gaps jsonwebtoken leaves open, each closed by the layer (docs/ARCHITECTURE.md, the pipeline
 //! steps 3-6): header parameters, algorithms and keys, claim types and times,
 //! duplicate JSON members; and verification with both jsonwebtoken crypto
 //! backends compiled in.
@@ -412,7 +412,7 @@ async fn two_keys_with_the_same_kid_are_both_dropped() {
 
 #[tokio::test]
 async fn an_unusable_key_does_not_make_its_kid_ambiguous() {
-    // PRODUCT.md §6: unusable keys are dropped first; a kid that then
+    // Key hygiene: unusable keys are dropped first; a kid that then
     // appears once is fine.
     let (a, b) = (mint::rsa_key(), mint::rsa_key2());
     let mut enc = a.jwk();
@@ -532,7 +532,8 @@ async fn claims_of_the_wrong_type_reject_the_token() {
         ("iss", json!(1)),
         ("sub", json!(1)),
         ("tid", json!(1)),
-        ("scp", json!(["user_impersonation"])),
+        ("scp", json!(["user_impersonation", 7])),
+        ("scp", json!({"user_impersonation": true})),
         ("roles", json!("Admin")),
         ("auth_time", json!("yesterday")),
         ("idtyp", json!(null)),

@@ -23,7 +23,7 @@ use tower_mfa::{Builder, Decision, RequireMfa, RequireMfaLayer};
 
 use super::mint;
 
-/// The exact challenges of PRODUCT.md §5.
+/// The exact challenges of the answers table (docs/SECURITY.md).
 pub const INVALID_TOKEN: &str =
     "Bearer error=\"invalid_token\", error_description=\"The access token is invalid\"";
 pub const INVALID_REQUEST: &str = "Bearer error=\"invalid_request\", error_description=\"The request carries a malformed or duplicated credential\"";
@@ -76,6 +76,7 @@ pub fn inner_response<B>(req: &Request<B>) -> Response<Body> {
         let mfa = d.mfa().map_or("none", |m| m.as_str());
         headers.insert("x-mfa", mfa.parse().unwrap());
         headers.insert("x-rule", d.rule().parse().unwrap());
+        headers.insert("x-issuer", d.issuer().parse().unwrap());
         if let Some(reported) = d.reported() {
             // The reason code the decision log carries.
             headers.insert("x-reported", reported.as_str().parse().unwrap());
@@ -201,7 +202,7 @@ pub fn user_at(clock: &ManualClock, amr: &[&str]) -> Value {
     at(clock, mint::user_claims(amr))
 }
 
-/// The builder every test starts from: the seed's issuer and audience.
+/// The builder every test starts from: the Partner Center issuer and audience.
 pub fn base() -> Builder {
     RequireMfaLayer::builder()
         .issuer(mint::ISSUER)
