@@ -21,7 +21,8 @@ pin_project! {
             #[pin]
             body: B,
         },
-        /// A refusal's body (empty for gRPC answers).
+        /// A body of the layer's own: a refusal (empty for gRPC answers)
+        /// or the resource metadata document.
         Refusal {
             data: Option<Bytes>,
         },

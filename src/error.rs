@@ -191,6 +191,13 @@ reasons! {
     DpopReplayCacheFull => InvalidToken, "dpop_replay_cache_full", "the DPoP replay cache is full";
     /// The proof carries no server nonce, or a stale or forged one.
     DpopNonce => InvalidToken, "dpop_nonce", "the DPoP proof lacks a current server nonce";
+    /// The rule requires a certificate-bound token (`cnf.x5t#S256`) and the
+    /// token is not bound (report-only rules let it through).
+    MtlsRequired => InvalidToken, "mtls_required", "the route requires a certificate-bound token";
+    /// A certificate-bound token came on a request without a client certificate.
+    MtlsCertificateMissing => InvalidToken, "mtls_certificate_missing", "the certificate-bound token came without a client certificate";
+    /// The client certificate's thumbprint differs from the token's `cnf.x5t#S256`.
+    MtlsCertificateMismatch => InvalidToken, "mtls_certificate_mismatch", "the client certificate is not the one the token is bound to";
     /// A role the rule requires is missing (answered without a `scope`
     /// parameter: a client cannot obtain a role by asking for a scope).
     MissingRole => InsufficientScope, "missing_role", "the token lacks a role the route requires";

@@ -183,7 +183,9 @@ mod issuer;
 pub mod jwks;
 mod layer;
 mod log;
+mod metadata;
 mod metrics;
+mod mtls;
 mod original_path;
 mod pipeline;
 mod policy;
@@ -203,6 +205,16 @@ pub mod tonic;
 #[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The examples of docs/MTLS.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/MTLS.md")]
+pub struct MtlsDoctests;
+
+/// The examples of docs/RESOURCE_METADATA.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/RESOURCE_METADATA.md")]
+pub struct ResourceMetadataDoctests;
 
 /// The guide's examples (docs/GUIDE.md), compiled as doctests.
 #[cfg(all(doctest, feature = "axum", feature = "tonic"))]
@@ -232,6 +244,8 @@ pub use dpop::{DEFAULT_DPOP_REPLAY_CAPACITY, DEFAULT_DPOP_WINDOW, DpopConfig, Se
 pub use error::{ErrorKind, Reason};
 pub use issuer::Issuer;
 pub use layer::{Builder, DEFAULT_MAX_TOKEN_LEN, RequireMfa, RequireMfaLayer, ResponseFuture};
+pub use metadata::{ResourceMetadata, WELL_KNOWN_RESOURCE_METADATA};
+pub use mtls::ClientCertificate;
 pub use original_path::OriginalPath;
 pub use pipeline::Decision;
 pub use policy::caller::{AppOnly, Caller};

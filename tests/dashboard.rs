@@ -18,16 +18,16 @@
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/example.rs"]
+mod example;
 #[path = "support/idp.rs"]
 mod idp;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use browser::{Driver, Group, Session};
+use browser::{Driver, Session};
+use example::Example;
 use serde_json::json;
 
 const CLIENT_ID: &str = "partner-dashboard";
@@ -78,85 +78,6 @@ fn screenshots() -> PathBuf {
         .parent()
         .expect("the target directory")
         .join("screenshots")
-}
-
-/// The example, with its stdout lines collected.
-struct Dashboard {
-    _process: Group,
-    base: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Dashboard {
-    fn start(issuer: &str) -> Dashboard {
-        let exe = std::env::current_exe().expect("test binary path");
-        let binary = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("profile dir")
-            .join("examples")
-            .join("partner_dashboard");
-        assert!(
-            binary.exists(),
-            "{} is missing: run `cargo build --example partner_dashboard` (plain `cargo test` builds it)",
-            binary.display()
-        );
-        let mut process = browser::spawn_group(
-            Command::new(&binary)
-                .env("TOWER_MFA_ISSUER", issuer)
-                .env("TOWER_MFA_AUDIENCE", idp::API_AUDIENCE)
-                .env("TOWER_MFA_CLIENT_ID", CLIENT_ID)
-                .env("TOWER_MFA_CLIENT_SECRET", CLIENT_SECRET)
-                .env("TOWER_MFA_SCOPES", format!("openid {}", idp::API_SCOPE))
-                .env("TOWER_MFA_ADDR", "127.0.0.1:0")
-                .env("RUST_LOG", "warn")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit()),
-        );
-        let stdout = process.0.stdout.take().expect("stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let base = loop {
-            let found = lines.lock().unwrap().iter().find_map(|l| {
-                l.split_once("listening on ")
-                    .and_then(|(_, rest)| rest.split_whitespace().next())
-                    .map(str::to_owned)
-            });
-            if let Some(base) = found {
-                break base;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the dashboard did not start within 30 s: {:?}",
-                lines.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        Dashboard {
-            _process: process,
-            base,
-            lines,
-        }
-    }
-
-    /// How many step-ups the dashboard started so far.
-    fn step_ups(&self) -> usize {
-        // The line is printed before the redirect is sent; give the reader thread a moment.
-        std::thread::sleep(Duration::from_millis(100));
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.starts_with("step-up:"))
-            .count()
-    }
 }
 
 /// Screenshots, numbered in the order they are taken.
@@ -216,22 +137,19 @@ async fn expect_page(browser: &Session<'_>, base: &str, path: &str, title: &str,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partner_dashboard_in_headless_chromium() {
     let started = Instant::now();
-    if let Err(why) = tokio::task::spawn_blocking(browser::ensure_browser)
-        .await
-        .unwrap()
-    {
-        assert!(
-            !browser::in_ci(),
-            "CI=true: the browser test cannot run: {why}"
-        );
-        browser::skip(&why);
+    if !browser::available().await {
         return;
     }
     let Some(idp) = idp::start_or_skip().await else {
         return;
     };
     let issuer = idp.issuer().to_owned();
-    let dashboard = Dashboard::start(&issuer);
+    let dashboard = Example::start(
+        "partner_dashboard",
+        &issuer,
+        (CLIENT_ID, CLIENT_SECRET),
+        &[],
+    );
     let base = dashboard.base.clone();
     let driver = Driver::start().await;
     let dir = screenshots();

@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 struct Demo(Child);
@@ -18,11 +19,47 @@ impl Drop for Demo {
     }
 }
 
+/// The built demo; fails the test when it has not been built.
 fn example_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/demo-<hash> -> target/<profile>/examples/partner_center
     let profile_dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
-    profile_dir.join("examples").join("partner_center")
+    let binary = profile_dir.join("examples").join("partner_center");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --example partner_center` (plain `cargo test` builds it)",
+        binary.display()
+    );
+    binary
+}
+
+/// Starts the demo with `args` and `envs` (any free port, no logs, no issuer
+/// or configuration file from this environment unless `envs` names one) and
+/// returns it with its stdout lines. A thread reads stdout to the end, so the
+/// demo can always print its whole banner.
+fn start_demo(args: &[&str], envs: &[(&str, &str)]) -> (Demo, Receiver<String>) {
+    let binary = example_binary();
+    let mut child = Command::new(&binary)
+        .args(args)
+        .env("TOWER_MFA_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "off")
+        .env_remove("TOWER_MFA_CONFIG")
+        .env_remove("TOWER_MFA_ISSUER")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let demo = Demo(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // Keep reading when nobody listens any more.
+            let _ = tx.send(line);
+        }
+    });
+    (demo, rx)
 }
 
 #[test]
@@ -36,34 +73,9 @@ const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/partner-cent
 /// Starts the demo with `args`, runs its printed curl lines, and returns
 /// the running demo and its base URL.
 fn printed_lines_work(args: &[&str]) -> (Demo, String) {
-    let binary = example_binary();
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build --example partner_center` (plain `cargo test` builds it)",
-        binary.display()
-    );
-    let mut child = Command::new(&binary)
-        .args(args)
-        .env("TOWER_MFA_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "off")
-        .env_remove("TOWER_MFA_CONFIG")
-        .env_remove("TOWER_MFA_ISSUER")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let demo = Demo(child);
+    let (demo, rx) = start_demo(args, &[]);
 
     // Read the banner up to the last curl line.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut lines = Vec::new();
     while !lines.iter().any(|l: &String| l.contains("not-a-jwt")) {
@@ -197,30 +209,15 @@ fn the_demo_behaves_as_its_configuration_file_says() {
 #[test]
 fn the_configuration_file_can_come_from_the_environment() {
     // TOWER_MFA_CONFIG instead of --config: billing answers as the file says.
-    let binary = example_binary();
-    let mut child = Command::new(&binary)
-        .env("TOWER_MFA_ADDR", "127.0.0.1:0")
-        .env("TOWER_MFA_CONFIG", CONFIG)
-        .env("RUST_LOG", "off")
-        .env_remove("TOWER_MFA_ISSUER")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let _demo = Demo(child);
-    // Keep reading: the demo must be able to print its whole banner.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some((_, base)) = line.split_once("listening on ") {
-                let _ = tx.send(base.trim().to_owned());
-            }
+    let (_demo, rx) = start_demo(&[], &[("TOWER_MFA_CONFIG", CONFIG)]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let base = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).expect("the banner names the address");
+        if let Some((_, base)) = line.split_once("listening on ") {
+            break base.trim().to_owned();
         }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the banner names the address");
+    };
     assert_eq!(
         answer(&base, "mfa", "/v1/billing/invoices").0,
         "HTTP/1.1 401 Unauthorized"
@@ -234,11 +231,6 @@ fn the_configuration_file_can_come_from_the_environment() {
 #[test]
 fn the_development_issuer_refuses_a_non_loopback_address() {
     let binary = example_binary();
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build --example partner_center` (plain `cargo test` builds it)",
-        binary.display()
-    );
     for addr in ["0.0.0.0:0", "[::]:0"] {
         let mut child = Command::new(&binary)
             .env("TOWER_MFA_ADDR", addr)

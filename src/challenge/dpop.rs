@@ -26,11 +26,13 @@ pub(crate) struct DpopChallenges {
 }
 
 impl DpopChallenges {
-    /// The three challenges: bare, `invalid_dpop_proof`, `use_dpop_nonce`.
-    pub(crate) fn new() -> Self {
+    /// The three challenges: bare, `invalid_dpop_proof`, `use_dpop_nonce`,
+    /// each with `resource_metadata` when the layer publishes metadata.
+    pub(crate) fn new(metadata: Option<&str>) -> Self {
         let algs = algs();
         let render = |value: String| {
-            HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
+            HeaderValue::from_str(&super::with_metadata(value, metadata))
+                .unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
         };
         Self {
             bare: render(format!("DPoP algs=\"{algs}\"")),
@@ -101,7 +103,7 @@ mod tests {
 
     #[test]
     fn challenges_are_byte_exact() {
-        let c = DpopChallenges::new();
+        let c = DpopChallenges::new(None);
         let bearer = HeaderValue::from_static("Bearer");
         let mut headers = HeaderMap::new();
         headers.insert(

@@ -103,15 +103,18 @@ impl ClaimsChallenge {
     /// `Bearer realm="", authorization_uri="…", error="insufficient_claims", claims="…"`
     /// where `claims` is the base64 of
     /// `{"access_token":{"acrs":{"essential":true,"value":"<auth_context>"}}}`.
-    fn render(&self) -> HeaderValue {
+    fn render(&self, metadata: Option<&str>) -> HeaderValue {
         use base64::Engine;
         let request = serde_json::json!({
             "access_token": {"acrs": {"essential": true, "value": self.auth_context}}
         });
         let claims = base64::engine::general_purpose::STANDARD.encode(request.to_string());
-        header(&format!(
-            "Bearer realm=\"\", authorization_uri=\"{}\", error=\"insufficient_claims\", claims=\"{claims}\"",
-            quote(&self.authorization_uri)
+        header(&with_metadata(
+            format!(
+                "Bearer realm=\"\", authorization_uri=\"{}\", error=\"insufficient_claims\", claims=\"{claims}\"",
+                quote(&self.authorization_uri)
+            ),
+            metadata,
         ))
     }
 }
@@ -128,6 +131,19 @@ fn quote(value: &str) -> String {
         .chars()
         .filter(|c| matches!(*c, ' '..='~') && *c != '"' && *c != '\\')
         .collect()
+}
+
+/// Appends `resource_metadata="…"` (RFC 9728 §5.1) to a `Bearer` challenge
+/// when the layer publishes metadata; the challenge is unchanged otherwise.
+pub(crate) fn with_metadata(mut challenge: String, metadata: Option<&str>) -> String {
+    if let Some(url) = metadata {
+        let separator = if challenge.contains(' ') { ", " } else { " " };
+        challenge.push_str(separator);
+        challenge.push_str("resource_metadata=\"");
+        challenge.push_str(&quote(url));
+        challenge.push('"');
+    }
+    challenge
 }
 
 fn header(value: &str) -> HeaderValue {
@@ -147,6 +163,10 @@ pub(crate) fn scope_challenge(scopes: &[String]) -> HeaderValue {
 }
 
 impl Answers {
+    /// Renders every answer of one requirement once; `metadata` is the
+    /// resource metadata URL the `401` challenges name, when published.
+    // Plain values in, one per setting that shapes an answer.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         realm: Option<&str>,
         style: &ChallengeStyle,
@@ -155,14 +175,22 @@ impl Answers {
         claims_challenge: Option<&ClaimsChallenge>,
         policy_max_age: Option<u64>,
         renderer: Option<Arc<dyn RenderRefusal>>,
+        metadata: Option<&str>,
     ) -> Self {
         let missing = match realm {
-            Some(realm) => header(&format!("Bearer realm=\"{}\"", quote(realm))),
+            Some(realm) => header(&with_metadata(
+                format!("Bearer realm=\"{}\"", quote(realm)),
+                metadata,
+            )),
+            None if metadata.is_some() => header(&with_metadata("Bearer".to_owned(), metadata)),
             None => HeaderValue::from_static("Bearer"),
         };
         let (mfa, mfa_stale, mfa_reason_phrase) = match style {
             ChallengeStyle::PartnerCenter => (
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                header(&with_metadata(
+                    "Bearer error=\"invalid_token\"".to_owned(),
+                    metadata,
+                )),
                 None,
                 true,
             ),
@@ -182,8 +210,8 @@ impl Answers {
                     (a, b) => a.or(b),
                 };
                 (
-                    rfc9470(acr_values, usual),
-                    Some(rfc9470(acr_values, stale)),
+                    rfc9470(acr_values, usual, metadata),
+                    Some(rfc9470(acr_values, stale, metadata)),
                     false,
                 )
             }
@@ -193,8 +221,11 @@ impl Answers {
             invalid_request: header(&format!(
                 "Bearer error=\"invalid_request\", error_description=\"{DESC_INVALID_REQUEST}\""
             )),
-            invalid_token: header(&format!(
-                "Bearer error=\"invalid_token\", error_description=\"{DESC_INVALID_TOKEN}\""
+            invalid_token: header(&with_metadata(
+                format!(
+                    "Bearer error=\"invalid_token\", error_description=\"{DESC_INVALID_TOKEN}\""
+                ),
+                metadata,
             )),
             mfa,
             mfa_stale,
@@ -209,7 +240,7 @@ impl Answers {
             )),
             unavailable_status,
             step_up,
-            claims_challenge: claims_challenge.map(ClaimsChallenge::render),
+            claims_challenge: claims_challenge.map(|c| c.render(metadata)),
             renderer,
         }
     }
@@ -304,7 +335,7 @@ impl Answers {
 }
 
 /// `Bearer error="insufficient_user_authentication"` with the parameters given.
-fn rfc9470(acr_values: Option<&str>, max_age: Option<u64>) -> HeaderValue {
+fn rfc9470(acr_values: Option<&str>, max_age: Option<u64>, metadata: Option<&str>) -> HeaderValue {
     let mut v = format!(
         "Bearer error=\"insufficient_user_authentication\", error_description=\"{DESC_MFA}\""
     );
@@ -314,7 +345,7 @@ fn rfc9470(acr_values: Option<&str>, max_age: Option<u64>) -> HeaderValue {
     if let Some(age) = max_age {
         v.push_str(&format!(", max_age=\"{age}\""));
     }
-    header(&v)
+    header(&with_metadata(v, metadata))
 }
 
 const PROBLEM_MISSING: &str = r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"A bearer token is required."}"#;

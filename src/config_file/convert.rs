@@ -7,11 +7,14 @@ use std::time::Duration;
 use http::Method;
 
 use super::requirement::{RequirementFile, requirement};
-use super::schema::{DpopFile, ExemptionFile, FileConfig, KeysUnavailableName, ModeName, RuleFile};
+use super::schema::{
+    DpopFile, ExemptionFile, FileConfig, KeysUnavailableName, MetadataFile, ModeName, RuleFile,
+};
 use crate::challenge::KeysUnavailableStatus;
 use crate::config_error::ConfigError;
 use crate::dpop::DpopConfig;
 use crate::layer::Builder;
+use crate::metadata::ResourceMetadata;
 use crate::policy::exempt::{ExemptSubject, Exemption, Exemptions};
 use crate::policy::pattern::Pattern;
 use crate::policy::requirement::Requirement;
@@ -162,6 +165,27 @@ fn dpop(d: DpopFile) -> Result<DpopConfig, ConfigError> {
     Ok(config)
 }
 
+fn metadata(m: MetadataFile) -> ResourceMetadata {
+    let mut meta = ResourceMetadata::new(m.resource)
+        .tls_client_certificate_bound_access_tokens(m.tls_client_certificate_bound_access_tokens);
+    for server in m.authorization_servers {
+        meta = meta.authorization_server(server);
+    }
+    if let Some(scopes) = m.scopes_supported {
+        meta = meta.scopes_supported(scopes);
+    }
+    if let Some(methods) = m.bearer_methods_supported {
+        meta = meta.bearer_methods_supported(methods);
+    }
+    if let Some(name) = m.resource_name {
+        meta = meta.resource_name(name);
+    }
+    if let Some(url) = m.resource_documentation {
+        meta = meta.resource_documentation(url);
+    }
+    meta
+}
+
 pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
     let mut b = Builder::new();
     if let Some(issuer) = file.issuer {
@@ -253,6 +277,9 @@ pub(super) fn builder(file: FileConfig) -> Result<Builder, ConfigError> {
     }
     if let Some(d) = file.dpop {
         b = b.dpop(dpop(d)?);
+    }
+    if let Some(m) = file.resource_metadata {
+        b = b.resource_metadata(metadata(m));
     }
     b = super::issuers::trust(b, file.issuers)?;
     let list = exemptions(file.exemptions)?;

@@ -69,6 +69,17 @@
 //! ## nonce_secret_env = "DPOP_NONCE_SECRET"  # server nonces; the secret from the environment
 //! ## nonce_rotation_seconds = 300
 //!
+//! ## Protected Resource Metadata (RFC 9728), answered on
+//! ## /.well-known/oauth-protected-resource; 401 challenges point to it.
+//! [resource_metadata]
+//! resource = "https://api.example.com"
+//! authorization_servers = ["https://login.microsoftonline.com/df845f1a-7b35-40a2-ba78-6481de91f8ae/v2.0"]
+//! ## scopes_supported = ["Invoices.Read"]   # default: the rules' scopes
+//! ## bearer_methods_supported = ["header"]  # the default
+//! tls_client_certificate_bound_access_tokens = false
+//! resource_name = "Partner API"
+//! resource_documentation = "https://api.example.com/docs"
+//!
 //! ## First match wins.
 //! [[rules]]
 //! pattern = "/healthz"
@@ -81,7 +92,7 @@
 //! methods = ["GET", "POST"]
 //! scopes = ["Invoices.Read"]
 //! roles = []
-//! sender = "dpop_required"            # bearer (default) | dpop_allowed | dpop_required
+//! sender = "dpop_required"            # bearer | dpop_allowed | dpop_required | mtls_required
 //!
 //! [[rules]]
 //! pattern = "/v1/**"

@@ -50,8 +50,24 @@ pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) exemptions: Vec<ExemptionFile>,
     pub(super) dpop: Option<DpopFile>,
+    pub(super) resource_metadata: Option<MetadataFile>,
     #[serde(default)]
     pub(super) issuers: Vec<IssuerFile>,
+}
+
+/// The `[resource_metadata]` table (RFC 9728).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MetadataFile {
+    pub(super) resource: String,
+    #[serde(default)]
+    pub(super) authorization_servers: Vec<String>,
+    pub(super) scopes_supported: Option<Vec<String>>,
+    pub(super) bearer_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) tls_client_certificate_bound_access_tokens: bool,
+    pub(super) resource_name: Option<String>,
+    pub(super) resource_documentation: Option<String>,
 }
 
 /// One `[[issuers]]` table: a trusted issuer.
@@ -95,6 +111,7 @@ pub(super) enum SenderName {
     Bearer,
     DpopAllowed,
     DpopRequired,
+    MtlsRequired,
 }
 
 impl From<SenderName> for Sender {
@@ -103,6 +120,7 @@ impl From<SenderName> for Sender {
             SenderName::Bearer => Self::Bearer,
             SenderName::DpopAllowed => Self::DpopAllowed,
             SenderName::DpopRequired => Self::DpopRequired,
+            SenderName::MtlsRequired => Self::MtlsRequired,
         }
     }
 }

@@ -52,16 +52,21 @@ pub enum Sender {
     DpopAllowed,
     /// DPoP-bound tokens with the `DPoP` scheme and a proof only.
     DpopRequired,
+    /// Certificate-bound tokens (RFC 8705: `cnf.x5t#S256`) with the client
+    /// certificate they name only; the `DPoP` scheme is answered as no token.
+    MtlsRequired,
 }
 
 impl Sender {
-    /// The name used in TOML: `bearer`, `dpop_allowed`, `dpop_required`.
+    /// The name used in TOML: `bearer`, `dpop_allowed`, `dpop_required`,
+    /// `mtls_required`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Bearer => "bearer",
             Self::DpopAllowed => "dpop_allowed",
             Self::DpopRequired => "dpop_required",
+            Self::MtlsRequired => "mtls_required",
         }
     }
 
@@ -72,6 +77,7 @@ impl Sender {
             "bearer" => Some(Self::Bearer),
             "dpop_allowed" => Some(Self::DpopAllowed),
             "dpop_required" => Some(Self::DpopRequired),
+            "mtls_required" => Some(Self::MtlsRequired),
             _ => None,
         }
     }
@@ -79,7 +85,13 @@ impl Sender {
     /// Whether the `DPoP` scheme is accepted.
     #[must_use]
     pub const fn accepts_dpop(self) -> bool {
-        !matches!(self, Self::Bearer)
+        matches!(self, Self::DpopAllowed | Self::DpopRequired)
+    }
+
+    /// Whether only certificate-bound tokens are accepted.
+    #[must_use]
+    pub const fn requires_mtls(self) -> bool {
+        matches!(self, Self::MtlsRequired)
     }
 }
 

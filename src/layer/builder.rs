@@ -11,17 +11,17 @@ use crate::challenge::{IsBrowser, KeysUnavailableStatus, RenderRefusal};
 use crate::clock::{Clock, SystemClock};
 use crate::config_error::ConfigError;
 use crate::dpop::DpopConfig;
-use crate::issuer::{Issuer, KeySource};
+use crate::issuer::Issuer;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::RefreshPolicy;
+use crate::metadata::ResourceMetadata;
 use crate::pipeline::Pipeline;
 use crate::policy::exempt::Exemptions;
 use crate::policy::requirement::Requirement;
 use crate::policy::route::{Access, Rule};
 use crate::token::extract::{Sources, TokenSource};
 use crate::token::jws::TypPolicy;
-use crate::token::validate::TenantFilter;
 
 /// Default cap on a token's length: 16 KiB.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -47,9 +47,13 @@ pub(crate) const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(48 * 3600)
 /// ```
 #[must_use]
 pub struct Builder {
-    pub(super) issuer: Option<String>,
-    pub(super) audiences: Vec<String>,
-    pub(super) keys: KeySource,
+    /// The one-issuer shorthand: the issuer that [`Builder::issuer`],
+    /// [`Builder::audience`], the key source and the tenant lists fill
+    /// through its own setters (`None` until one of them is called).
+    pub(super) shorthand: Option<Issuer>,
+    /// Whether [`Builder::issuer`] was called (the shorthand's `iss` is
+    /// empty until then).
+    pub(super) shorthand_iss: bool,
     pub(super) client: Option<reqwest::Client>,
     pub(super) fetch: FetchPolicy,
     pub(super) refresh: RefreshPolicy,
@@ -67,11 +71,11 @@ pub struct Builder {
     pub(super) unavailable_status: KeysUnavailableStatus,
     pub(super) renderer: Option<Arc<dyn RenderRefusal>>,
     pub(super) browser: Option<Arc<dyn IsBrowser>>,
-    pub(super) tenants: TenantFilter,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) cache_bytes: u64,
     pub(super) issuers: Vec<Issuer>,
     pub(super) dpop: Option<DpopConfig>,
+    pub(super) metadata: Option<ResourceMetadata>,
 }
 
 impl Default for Builder {
@@ -86,9 +90,8 @@ impl Builder {
     /// callers skip the MFA check, 60 s leeway, 48 h maximum lifetime.
     pub fn new() -> Self {
         Self {
-            issuer: None,
-            audiences: Vec::new(),
-            keys: KeySource::None,
+            shorthand: None,
+            shorthand_iss: false,
             client: None,
             fetch: FetchPolicy {
                 timeout: Duration::from_secs(10),
@@ -110,11 +113,11 @@ impl Builder {
             unavailable_status: KeysUnavailableStatus::ServiceUnavailable,
             renderer: None,
             browser: None,
-            tenants: TenantFilter::default(),
             clock: Arc::new(SystemClock),
             cache_bytes: DEFAULT_CACHE_BYTES,
             issuers: Vec::new(),
             dpop: None,
+            metadata: None,
         }
     }
 
@@ -123,55 +126,53 @@ impl Builder {
     /// template: `https://login.microsoftonline.com/{tenantid}/v2.0`
     /// accepts any tenant whose `tid` equals that segment.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
+        let issuer = issuer.into();
+        self.shorthand_iss = true;
+        self.shorthand(|one| Issuer { issuer, ..one })
     }
 
     /// Adds an accepted audience (`aud`). At least one is required.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
-        self
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        self.shorthand(|one| one.audience(audience))
     }
 
     /// Fetches keys from this JWKS URL (no discovery document is fetched).
-    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
-        self.keys = KeySource::Jwks(url.into());
-        self
+    pub fn jwks_url(self, url: impl Into<String>) -> Self {
+        self.shorthand(|one| one.jwks_url(url))
     }
 
     /// Fetches the OIDC discovery document at this URL and follows its `jwks_uri`.
-    pub fn discovery_url(mut self, url: impl Into<String>) -> Self {
-        self.keys = KeySource::Discovery(url.into());
-        self
+    pub fn discovery_url(self, url: impl Into<String>) -> Self {
+        self.shorthand(|one| one.discovery_url(url))
     }
 
     /// Uses OIDC discovery at `{issuer}/.well-known/openid-configuration`.
     /// Resolved when the layer is built, so it may be called before
     /// [`Builder::issuer`]; a `{tenantid}` template issuer cannot be used.
-    pub fn discover_from_issuer(mut self) -> Self {
-        self.keys = KeySource::DiscoverFromIssuer;
-        self
+    pub fn discover_from_issuer(self) -> Self {
+        self.shorthand(Issuer::discover_from_issuer)
     }
 
     /// Uses these keys and never fetches (tests, air-gapped setups).
-    pub fn static_keys(mut self, keys: KeySet) -> Self {
-        self.keys = KeySource::Static(keys);
-        self
+    pub fn static_keys(self, keys: KeySet) -> Self {
+        self.shorthand(|one| one.static_keys(keys))
     }
 
     /// Uses this JWK Set document and never fetches.
     ///
     /// # Errors
     /// When the document is not a JWK Set.
-    pub fn static_jwks(self, jwks_json: &[u8]) -> Result<Self, ConfigError> {
-        let keys = KeySet::parse(jwks_json).map_err(|_| {
-            ConfigError::invalid(
-                "static_jwks",
-                format!("{} bytes", jwks_json.len()),
-                "the document is not a JSON object with a `keys` array",
-            )
-        })?;
-        Ok(self.static_keys(keys))
+    pub fn static_jwks(mut self, jwks_json: &[u8]) -> Result<Self, ConfigError> {
+        let one = self.shorthand.take().unwrap_or_else(shorthand_issuer);
+        self.shorthand = Some(one.static_jwks(jwks_json)?);
+        Ok(self)
+    }
+
+    /// Applies `set` to the one-issuer shorthand, starting it if needed.
+    fn shorthand(mut self, set: impl FnOnce(Issuer) -> Issuer) -> Self {
+        let one = self.shorthand.take().unwrap_or_else(shorthand_issuer);
+        self.shorthand = Some(set(one));
+        self
     }
 
     /// Uses this HTTP client for key fetches (custom CAs, proxies). The
@@ -293,27 +294,21 @@ impl Builder {
     }
 
     /// Only accepts these tenants (`tid`).
-    pub fn allow_tenants<I, S>(mut self, tenants: I) -> Self
+    pub fn allow_tenants<I, S>(self, tenants: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.tenants
-            .allow
-            .extend(tenants.into_iter().map(Into::into));
-        self
+        self.shorthand(|one| one.allow_tenants(tenants))
     }
 
     /// Refuses these tenants (`tid`).
-    pub fn deny_tenants<I, S>(mut self, tenants: I) -> Self
+    pub fn deny_tenants<I, S>(self, tenants: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.tenants
-            .deny
-            .extend(tenants.into_iter().map(Into::into));
-        self
+        self.shorthand(|one| one.deny_tenants(tenants))
     }
 
     /// The time source (default: the system clock). Tests pass a
@@ -340,6 +335,14 @@ impl Builder {
         self
     }
 
+    /// Publishes Protected Resource Metadata (RFC 9728): the layer answers
+    /// `GET`/`HEAD` on the document's well-known path before any rule, and
+    /// its `401` challenges carry `resource_metadata="…"`.
+    pub fn resource_metadata(mut self, metadata: ResourceMetadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
     /// Checks the configuration and builds the layer. Needs no network and no
     /// runtime: keys are fetched on the first request (or [`RequireMfaLayer::warm_up`]).
     ///
@@ -357,4 +360,10 @@ impl Builder {
     pub fn build(self) -> Result<RequireMfaLayer, ConfigError> {
         validate::settings(self).map(|settings| RequireMfaLayer::new(Pipeline::new(settings)))
     }
+}
+
+/// The one-issuer shorthand before any of its setters ran: named
+/// `default`, with no `iss` yet.
+fn shorthand_issuer() -> Issuer {
+    Issuer::new("default", "")
 }

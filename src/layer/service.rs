@@ -50,6 +50,12 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let pipeline = &*self.pipeline;
+        if let Some(metadata) = &pipeline.metadata
+            && metadata.is_requested(OriginalPath::path_of(&req))
+        {
+            // A public document, answered before any rule is selected.
+            return ResponseFuture::refused(metadata.answer(req.method()));
+        }
         let now = pipeline.clock.now();
         let rule = pipeline.select(
             req.method(),

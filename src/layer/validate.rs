@@ -21,6 +21,15 @@ use crate::token::validate::IssuerMatch;
 /// Checks everything that can be checked before the first request.
 pub(super) fn settings(mut b: Builder) -> Result<Settings, ConfigError> {
     check_dpop(&b)?;
+    let metadata = match &b.metadata {
+        Some(meta) => Some(crate::metadata::check::publish(
+            meta,
+            &b.rules,
+            b.dpop.is_some(),
+            b.fetch.allow_http_loopback,
+        )?),
+        None => None,
+    };
     let (issuers, shorthand) = trusted(&mut b)?;
     check_requirement(&b.requirement, "")?;
     for (name, requirement) in &b.requirements {
@@ -103,39 +112,38 @@ pub(super) fn settings(mut b: Builder) -> Result<Settings, ConfigError> {
         clock: b.clock,
         cache_bytes: b.cache_bytes,
         dpop: b.dpop,
+        metadata,
     })
 }
 
 /// The issuers the layer trusts: those given to [`Builder::trust`], or the
 /// one the single-issuer settings describe (mixing both is an error).
 fn trusted(b: &mut Builder) -> Result<(Vec<Issuer>, bool), ConfigError> {
+    let shorthand = b.shorthand.take();
     if b.issuers.is_empty() {
-        let issuer = b
-            .issuer
-            .take()
+        let one = shorthand
+            .filter(|_| b.shorthand_iss)
             .ok_or(ConfigError::Missing { setting: "issuer" })?;
-        if b.audiences.is_empty() {
+        if one.audiences.is_empty() {
             return Err(ConfigError::Missing {
                 setting: "audience",
             });
         }
-        let mut one = Issuer::new("default", issuer);
-        one.audiences = std::mem::take(&mut b.audiences);
-        one.keys = std::mem::take(&mut b.keys);
-        one.tenants = std::mem::take(&mut b.tenants);
         return Ok((vec![one], true));
     }
-    let shorthand = [
-        ("issuer", b.issuer.is_some()),
-        ("audience", !b.audiences.is_empty()),
-        ("keys", !matches!(b.keys, KeySource::None)),
-        ("tenants", b.tenants.is_active()),
-    ];
-    if let Some((setting, _)) = shorthand.iter().find(|(_, set)| *set) {
-        return Err(ConfigError::Conflict {
-            first: setting,
-            second: "issuers",
-        });
+    if let Some(one) = shorthand {
+        let set = [
+            ("issuer", b.shorthand_iss),
+            ("audience", !one.audiences.is_empty()),
+            ("keys", !matches!(one.keys, KeySource::None)),
+            ("tenants", one.tenants.is_active()),
+        ];
+        if let Some((setting, _)) = set.iter().find(|(_, set)| *set) {
+            return Err(ConfigError::Conflict {
+                first: setting,
+                second: "issuers",
+            });
+        }
     }
     Ok((std::mem::take(&mut b.issuers), false))
 }

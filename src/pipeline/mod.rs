@@ -39,6 +39,7 @@ use crate::claims::Claims;
 use crate::clock::Clock;
 use crate::dpop::Dpop;
 use crate::error::{ErrorKind, Reason};
+use crate::metadata::document::Published;
 use crate::original_path::OriginalPath;
 use crate::policy::caller::{AppOnly, Caller, classify};
 use crate::policy::exempt::Exemptions;
@@ -71,6 +72,8 @@ pub(crate) struct Pipeline {
     /// DPoP state, when configured.
     dpop: Option<Dpop>,
     dpop_challenges: DpopChallenges,
+    /// The Protected Resource Metadata document, when published.
+    pub(crate) metadata: Option<Published>,
 }
 
 /// One requirement, ready for requests: how MFA is proven, what app-only
@@ -82,7 +85,8 @@ struct Compiled {
 }
 
 impl Compiled {
-    fn new(r: Requirement, answers: &AnswerSettings) -> Self {
+    /// `metadata`: the resource metadata URL the `401` challenges name.
+    fn new(r: Requirement, answers: &AnswerSettings, metadata: Option<&str>) -> Self {
         let policy_max_age = r.mfa.max_age.map(|age| age.as_secs());
         Self {
             answers: Answers::new(
@@ -93,6 +97,7 @@ impl Compiled {
                 r.claims_challenge.as_ref(),
                 policy_max_age,
                 answers.renderer.clone(),
+                metadata,
             ),
             mfa: r.mfa,
             app_only: r.app_only,
@@ -149,11 +154,15 @@ impl Pipeline {
             clock,
             cache_bytes,
             dpop,
+            metadata,
         } = settings;
-        let mut requirements = requirements.into_iter().map(|r| Compiled::new(r, &answers));
+        let metadata_url = metadata.as_ref().map(Published::url);
+        let mut requirements = requirements
+            .into_iter()
+            .map(|r| Compiled::new(r, &answers, metadata_url));
         let default = requirements
             .next()
-            .unwrap_or_else(|| Compiled::new(Requirement::mfa(), &answers));
+            .unwrap_or_else(|| Compiled::new(Requirement::mfa(), &answers, metadata_url));
         let named = requirements.collect();
         for rule in &mut rules {
             // Roles are not named: a client cannot obtain one by asking
@@ -181,7 +190,8 @@ impl Pipeline {
             browser: answers.browser.clone(),
             clock,
             dpop: dpop.map(Dpop::new),
-            dpop_challenges: DpopChallenges::new(),
+            dpop_challenges: DpopChallenges::new(metadata_url),
+            metadata,
         }
     }
 

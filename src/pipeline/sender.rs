@@ -1,4 +1,6 @@
-//! Step 3b of the pipeline: how the token was sent. A DPoP-bound token
+//! Step 3b of the pipeline: how the token was sent. A certificate-bound
+//! token (`cnf.x5t#S256`) needs the client certificate it names, and an
+//! `mtls_required` rule refuses unbound tokens. A DPoP-bound token
 //! (`cnf.jkt`) must come with the `DPoP` scheme and a valid proof of its
 //! key; a `DPoP` rule refuses plain bearer tokens. Runs on every request,
 //! after a fresh verification and a token-cache hit alike (cache entries
@@ -12,6 +14,7 @@ use super::{Pipeline, Verdict};
 use crate::claims::Claims;
 use crate::dpop::{Sender, bound_key};
 use crate::error::Reason;
+use crate::mtls::{self, ClientCertificate};
 use crate::original_path::OriginalPath;
 use crate::policy::route::Rule;
 use crate::time::unix_seconds;
@@ -42,10 +45,12 @@ impl Pipeline {
     ) -> Verdict {
         match self.check_sender(rule, scheme, token, &claims, issuer, req, now) {
             Ok(()) => self.authorize(rule, claims, issuer, now),
-            Err(Reason::DpopRequired) if rule.reports_only(now) => {
+            Err(reason @ (Reason::DpopRequired | Reason::MtlsRequired))
+                if rule.reports_only(now) =>
+            {
                 match self.authorize(rule, claims, issuer, now) {
                     Verdict::Allow(Some((claims, mut decision))) => {
-                        decision.reported.get_or_insert(Reason::DpopRequired);
+                        decision.reported.get_or_insert(reason);
                         Verdict::Allow(Some((claims, decision)))
                     }
                     other => other,
@@ -66,6 +71,13 @@ impl Pipeline {
         req: &Request<B>,
         now: SystemTime,
     ) -> Result<(), Reason> {
+        // The certificate binding first: under every sender, for both
+        // schemes, on fresh verifications and cache hits alike.
+        mtls::check(
+            claims,
+            req.extensions().get::<ClientCertificate>(),
+            rule.sender,
+        )?;
         match scheme {
             Scheme::Bearer => {
                 if bound_key(claims)?.is_some() {

@@ -10,6 +10,7 @@ use crate::dpop::DpopConfig;
 use crate::jwks::KeySet;
 use crate::jwks::fetch::FetchPolicy;
 use crate::jwks::store::{RefreshPolicy, Source};
+use crate::metadata::document::Published;
 use crate::policy::exempt::Exemptions;
 use crate::policy::matcher::Routes;
 use crate::policy::requirement::Requirement;
@@ -42,6 +43,8 @@ pub(crate) struct Settings {
     pub(crate) cache_bytes: u64,
     /// DPoP settings, when any rule may use DPoP.
     pub(crate) dpop: Option<DpopConfig>,
+    /// The Protected Resource Metadata document, when published.
+    pub(crate) metadata: Option<Published>,
 }
 
 /// One trusted issuer, checked.

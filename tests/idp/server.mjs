@@ -27,6 +27,10 @@
 //   JANE_TOTP_SECRET) and john (no MFA until he registers). MFA is asked when acr_values holds
 //   urn:tower-mfa:acr:mfa or when the user has registered it; a step-up (prompt=login with
 //   acr_values mfa) for the account of the current session asks for MFA only.
+// - certificate-bound tokens (RFC 8705): client_credentials client "mtls-client" (secret
+//   "mtls-secret", client_secret_basic) gets tokens with cnf.x5t#S256 of the certificate named in
+//   the loopback-only header x-test-client-certificate (URL-encoded PEM), so the provider stays
+//   on plain http; without the header it refuses to issue.
 // - POST /test/rotate?keep_old=true|false: a new Provider with a freshly generated key (new
 //   kid), keys [new, ...old] or [new], swapped in live. Replies {"kid":NEW,"kids":[...]}.
 // - discovery {issuer}/.well-known/openid-configuration, keys {issuer}/jwks.
@@ -195,6 +199,16 @@ function buildProvider(issuer, keys) {
         redirect_uris: [REDIRECT_URI],
       },
       {
+        // Certificate-bound tokens (tests/mtls.rs): the certificate comes from testCertificate.
+        client_id: 'mtls-client',
+        client_secret: 'mtls-secret',
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+        tls_client_certificate_bound_access_tokens: true,
+      },
+      {
         // The browser demo (examples/browser_demo.rs, tests/browser.rs): a confidential client
         // whose redirect URI is on loopback. As a native client, its loopback redirect URI
         // matches on any port (RFC 8252 §7.3), so the demo may bind 127.0.0.1:0.
@@ -224,6 +238,7 @@ function buildProvider(issuer, keys) {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      mTLS: { enabled: true, certificateBoundAccessTokens: true, getCertificate: testCertificate },
       introspection: { enabled: false },
       revocation: { enabled: true },
       resourceIndicators: {
@@ -271,6 +286,19 @@ function buildProvider(issuer, keys) {
   provider.on('grant.error', (ctx, err) => log('grant.error', err?.message, err?.error_description ?? ''));
   provider.on('authorization.error', (ctx, err) => log('authorization.error', err?.message, err?.error_description ?? ''));
   return provider;
+}
+
+// The client certificate of a token request: in place of a TLS handshake, the URL-encoded PEM in
+// a test header, honoured from loopback only.
+function testCertificate(ctx) {
+  if (!isLoopback(ctx.req.socket.remoteAddress)) return undefined;
+  const value = ctx.get('x-test-client-certificate');
+  if (!value) return undefined;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }
 
 // --- headless interaction --------------------------------------------------------------------

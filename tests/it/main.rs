@@ -50,10 +50,14 @@ mod keys;
 mod layer;
 /// No secret in the log, at any level.
 mod log_hygiene;
+/// Protected Resource Metadata (RFC 9728): the document and the challenges.
+mod metadata;
 /// Counters (feature `metrics`).
 mod metrics;
 /// The declared `rust-version` holds for every dependency.
 mod msrv;
+/// Certificate-bound tokens (RFC 8705), the certificate given as an extension.
+mod mtls;
 /// The identity provider recipes of `docs/`, with provider-shaped tokens
 /// (feature `config-file`).
 mod providers;

@@ -70,6 +70,18 @@ async fn exercise(file: &str) -> [usize; 3] {
     let cases = recipe(file);
     assert!(!cases.is_empty(), "{file}: no TOML configuration");
     for case in cases {
+        if case.toml.contains("[[issuers]]") {
+            // Several issuers, each with its own key source: the file builds
+            // as it stands (tests/it/issuers.rs sends tokens to such layers).
+            assert!(
+                case.tokens.is_empty(),
+                "{file}: tokens after a multi-issuer configuration"
+            );
+            Builder::from_toml_str(&case.toml)
+                .and_then(Builder::build)
+                .unwrap_or_else(|e| panic!("{file}: {e}\n{}", case.toml));
+            continue;
+        }
         let clock = harness::clock();
         let builder = Builder::from_toml_str(&case.toml)
             .unwrap_or_else(|e| panic!("{file}: {e}\n{}", case.toml))

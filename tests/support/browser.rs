@@ -1,7 +1,7 @@
 //! Headless Chromium over WebDriver (chromedriver), the Debian packages `chromium` and
-//! `chromium-driver`, installed with apt when missing (as root). The same machinery as
-//! tests/browser.rs, with what a test that types into pages needs: elements, typing, clicks,
-//! the back button, cookies and screenshots.
+//! `chromium-driver`, installed with apt when missing (as root): sessions with fresh profiles,
+//! navigation, page text, elements, typing, clicks, the back button, cookies and screenshots.
+//! tests/browser.rs and tests/dashboard.rs drive their examples with it.
 //!
 //! ```ignore
 //! #[path = "support/browser.rs"]
@@ -38,6 +38,19 @@ pub fn skip(why: &str) {
          ==================================================================\n"
     );
     let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+}
+
+/// Whether the browser can run, installing it when missing; a test returns at once when not.
+/// Under `CI=true` a browser that cannot run is a failure; elsewhere a loud skip.
+pub async fn available() -> bool {
+    match tokio::task::spawn_blocking(ensure_browser).await.unwrap() {
+        Ok(()) => true,
+        Err(why) => {
+            assert!(!in_ci(), "CI=true: the browser test cannot run: {why}");
+            skip(&why);
+            false
+        }
+    }
 }
 
 /// Installs Chromium and chromedriver with apt when they are missing.

@@ -44,6 +44,12 @@ pub const API_SCOPE: &str = "customers.read";
 /// Client-credentials (app-only) client.
 pub const APP_CLIENT_ID: &str = "app-client";
 pub const APP_CLIENT_SECRET: &str = "app-secret";
+/// Client-credentials client whose tokens are certificate-bound (RFC 8705).
+pub const MTLS_CLIENT_ID: &str = "mtls-client";
+pub const MTLS_CLIENT_SECRET: &str = "mtls-secret";
+/// The loopback-only header naming the client certificate (URL-encoded PEM)
+/// the provider binds tokens to, so it can stay on plain http.
+pub const TEST_CERTIFICATE_HEADER: &str = "x-test-client-certificate";
 /// Public authorization-code + PKCE client.
 pub const WEB_CLIENT_ID: &str = "web-client";
 /// Never contacted: the code is read from the `Location` header.
@@ -259,6 +265,50 @@ impl TestIdp {
             .await;
         let body = self.ok_json("client_credentials grant", response).await;
         self.string_field(&body, "access_token", "client_credentials grant")
+    }
+
+    /// A client-credentials token for [`MTLS_CLIENT_ID`], bound to the
+    /// certificate `cert_pem` (`cnf.x5t#S256`), which the provider reads
+    /// from [`TEST_CERTIFICATE_HEADER`] in place of a TLS handshake.
+    pub async fn mtls_app_token(&self, cert_pem: &str) -> String {
+        // Percent-encoding as decodeURIComponent reads it (a space is %20, not `+`).
+        let encoded: String = cert_pem
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let response = self
+            .http
+            .post(&self.token_endpoint)
+            .basic_auth(MTLS_CLIENT_ID, Some(MTLS_CLIENT_SECRET))
+            .header(TEST_CERTIFICATE_HEADER, encoded)
+            .form(&[("grant_type", "client_credentials"), ("scope", API_SCOPE)])
+            .send()
+            .await;
+        let body = self
+            .ok_json("client_credentials grant (mTLS)", response)
+            .await;
+        self.string_field(&body, "access_token", "client_credentials grant (mTLS)")
+    }
+
+    /// The error code the token endpoint answers for [`MTLS_CLIENT_ID`]
+    /// without a certificate (the provider refuses to issue an unbound token).
+    pub async fn mtls_app_token_error(&self) -> String {
+        let response = self
+            .http
+            .post(&self.token_endpoint)
+            .basic_auth(MTLS_CLIENT_ID, Some(MTLS_CLIENT_SECRET))
+            .form(&[("grant_type", "client_credentials"), ("scope", API_SCOPE)])
+            .send()
+            .await
+            .unwrap_or_else(|e| self.fail(&format!("token endpoint: {e}")));
+        let body: Value = response.json().await.unwrap_or_default();
+        body["error"].as_str().unwrap_or_default().to_owned()
     }
 
     /// Logs in [`USER`] headlessly (authorization code + PKCE): `amr` `["pwd","mfa"]` when
