@@ -1,5 +1,9 @@
 //! Counts heap allocations per request through the layer (a counting global
-//! allocator), for the bare service, a cached token, and a cold token.
+//! allocator), for the bare service, a cached token, and a cold token: first
+//! around a plain `tower::service_fn` with fresh `http::Request`s (whose
+//! first extension allocates the extension map), then in an axum `Router`
+//! served as `examples/load_target.rs` serves it (bare, a no-op middleware,
+//! the layer).
 //!
 //! `cargo bench --bench allocations` prints one line per case.
 
@@ -142,4 +146,74 @@ fn main() {
             .status()
             .is_success()
     });
+
+    // The same in an axum Router, as examples/load_target.rs serves it.
+    let router_request = || {
+        let mut req = Request::get("/v1/customers")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.headers_mut()
+            .insert(http::header::AUTHORIZATION, header_value.clone());
+        req
+    };
+    // `with_state(())` as `axum::serve` does: handlers become routes once,
+    // not on every request.
+    let measure_router = |name: &str, router: axum::Router| {
+        let router: axum::Router = router.with_state(());
+        let call = |req: Request<axum::body::Body>| {
+            router
+                .clone()
+                .oneshot(req)
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .status()
+                .is_success()
+        };
+        assert!(call(router_request()));
+        let mut requests: Vec<_> = (0..N).map(|_| router_request()).collect();
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for req in requests.drain(..) {
+            assert!(call(req));
+        }
+        let after = ALLOCATIONS.load(Ordering::Relaxed);
+        let per = (after - before) as f64 / N as f64;
+        println!("{name:<28} {per:>6.2} allocations per request");
+        per
+    };
+    let app = || axum::Router::new().route("/v1/customers", axum::routing::get(|| async { "ok" }));
+    let bare = measure_router("router: bare", app());
+    let noop = measure_router(
+        "router: no-op middleware",
+        app().layer(tower::util::MapRequestLayer::new(
+            |req: axum::extract::Request| req,
+        )),
+    );
+    // The price of any one request extension in a Router: axum has put three
+    // there already (`OriginalUri`, `MatchedPath`, `UrlParams`), so a fourth
+    // grows the map's table besides boxing the value.
+    let one_extension = measure_router(
+        "router: no-op + 1 extension",
+        app().layer(tower::util::MapRequestLayer::new(
+            |mut req: axum::extract::Request| {
+                req.extensions_mut().insert(7u64);
+                req
+            },
+        )),
+    );
+    let plain = measure_router(
+        "router: layer, cached token",
+        app().layer(layer(tower_mfa::DEFAULT_CACHE_BYTES)),
+    );
+    let axum_layer = measure_router(
+        "router: into_axum(), cached",
+        app().layer(layer(tower_mfa::DEFAULT_CACHE_BYTES).into_axum()),
+    );
+    println!(
+        "router, over bare: no-op {:.2}, no-op + 1 extension {:.2}, layer {:.2}, into_axum() {:.2}",
+        noop - bare,
+        one_extension - bare,
+        plain - bare,
+        axum_layer - bare
+    );
 }

@@ -8,6 +8,14 @@
 //!   serves `GET /v1/customers` (a small JSON body) on a single-threaded
 //!   runtime: bare, behind a no-op middleware, or behind `RequireMfaLayer`
 //!   (trusting `dir/jwks.json`) with or without the token cache.
+//! - `mint` also makes a second RS256 key (`kid` `load2`) for the rotation
+//!   run: `jwks1.json` (the first key), `jwks12.json` (both), `jwks2.json`
+//!   (the second) and `token2.txt` (a token signed with the second key).
+//! - `LOAD_MODE=layer-rotation|layer-outage`: the layer (cache on), with the
+//!   server's `/jwks` read from `dir/live-jwks.json` on every fetch (`503`
+//!   while that file is missing), so the script can publish, withdraw and
+//!   take down keys during a run. `layer-outage` refreshes its keys every
+//!   second, so fetches fail during the outage.
 //! - With `LOAD_PROOFS=n` (and `LOAD_ORIGIN`, default `http://127.0.0.1:18080`),
 //!   `mint` also writes `dpop_token.txt` (a token bound to a P-256 client key)
 //!   and `dpop_proofs.txt` (n proofs by that key for `GET /v1/customers`,
@@ -69,6 +77,8 @@ async fn serve(
     // The layer fetches its keys from this same server, as from an issuer;
     // `/stats` (outside the layer) reports how many fetches it made.
     let jwks: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("jwks.json"))?)?;
+    let live =
+        (mode == "layer-rotation" || mode == "layer-outage").then(|| dir.join("live-jwks.json"));
     let layer = |cache: u64| -> Result<RequireMfaLayer, Box<dyn std::error::Error>> {
         let builder = RequireMfaLayer::builder()
             .issuer(ISSUER)
@@ -76,6 +86,13 @@ async fn serve(
             .jwks_url(format!("http://{local}/jwks"))
             .allow_http_loopback(true)
             .token_cache_bytes(cache);
+        let builder = if mode == "layer-outage" {
+            builder
+                .refresh_interval(std::time::Duration::from_secs(1))
+                .refresh_cooldown(std::time::Duration::from_secs(1))
+        } else {
+            builder
+        };
         let builder = if mode == "layer-dpop" {
             builder
                 .dpop(
@@ -96,7 +113,7 @@ async fn serve(
         "noop" => app.layer(tower::util::MapRequestLayer::new(
             |req: axum::extract::Request| req,
         )),
-        "layer" | "layer-nocache" | "layer-dpop" => {
+        "layer" | "layer-nocache" | "layer-dpop" | "layer-rotation" | "layer-outage" => {
             let cache = if mode != "layer-nocache" {
                 tower_mfa::DEFAULT_CACHE_BYTES
             } else {
@@ -104,14 +121,30 @@ async fn serve(
             };
             let layer = layer(cache)?;
             fetches = Some(layer.clone());
-            app.layer(layer)
+            // `into_axum()`: responses in axum's own body type, not boxed
+            // again by `Router::layer`.
+            app.layer(layer.into_axum())
         }
         other => return Err(format!("unknown LOAD_MODE {other}").into()),
     };
     let app = app
         .route(
             "/jwks",
-            get(move || std::future::ready(axum::Json(jwks.clone()))),
+            get(move || {
+                use axum::response::IntoResponse;
+                let answer = match &live {
+                    None => axum::Json(jwks.clone()).into_response(),
+                    Some(path) => match std::fs::read(path) {
+                        Ok(body) => (
+                            [(axum::http::header::CONTENT_TYPE, "application/json")],
+                            body,
+                        )
+                            .into_response(),
+                        Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    },
+                };
+                std::future::ready(answer)
+            }),
         )
         .route(
             "/stats",
@@ -132,6 +165,16 @@ fn mint(dir: &std::path::Path, count: usize) -> Result<(), Box<dyn std::error::E
     let jwks = json!({"keys": [{"kty": "RSA", "kid": "load", "alg": "RS256", "use": "sig",
         "n": URL_SAFE_NO_PAD.encode(&public.n), "e": URL_SAFE_NO_PAD.encode(&public.e)}]});
     std::fs::write(dir.join("jwks.json"), jwks.to_string())?;
+    let pair2 = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| "keygen")?;
+    let public2 = RsaPublicKeyComponents::<Vec<u8>>::from(pair2.public_key());
+    let jwk2 = json!({"kty": "RSA", "kid": "load2", "alg": "RS256", "use": "sig",
+        "n": URL_SAFE_NO_PAD.encode(&public2.n), "e": URL_SAFE_NO_PAD.encode(&public2.e)});
+    std::fs::write(dir.join("jwks1.json"), jwks.to_string())?;
+    std::fs::write(
+        dir.join("jwks12.json"),
+        json!({"keys": [jwks["keys"][0].clone(), jwk2.clone()]}).to_string(),
+    )?;
+    std::fs::write(dir.join("jwks2.json"), json!({"keys": [jwk2]}).to_string())?;
     let der = pair.public_key().as_der().map_err(|_| "der")?;
     let b64 = STANDARD.encode(der.as_ref());
     let lines: Vec<&str> = b64
@@ -147,32 +190,35 @@ fn mint(dir: &std::path::Path, count: usize) -> Result<(), Box<dyn std::error::E
         ),
     )?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    let token = |i: usize| -> Result<String, Box<dyn std::error::Error>> {
-        let header = json!({"alg": "RS256", "kid": "load", "typ": "JWT"});
-        let claims = json!({
-            "aud": AUDIENCE, "iss": ISSUER, "iat": now, "nbf": now, "exp": now + 7200,
-            "acr": "1", "amr": ["pwd", "mfa"], "appid": "23ec45a3-5127-4185-9eff-c8887839e6ab",
-            "name": "Isaiah Williams", "oid": "4988e250-5aee-482a-9136-6d269cb755c0",
-            "scp": "user_impersonation", "sub": format!("user-{i}"),
-            "tid": "df845f1a-7b35-40a2-ba78-6481de91f8ae",
-            "upn": "Isaiah.Williams@testtestpartner.onmicrosoft.com", "ver": "1.0",
-        });
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let mut sig = vec![0; pair.public_modulus_len()];
-        pair.sign(
-            &RSA_PKCS1_SHA256,
-            &SystemRandom::new(),
-            input.as_bytes(),
-            &mut sig,
-        )
-        .map_err(|_| "sign")?;
-        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
-    };
+    let token_by =
+        |pair: &RsaKeyPair, kid: &str, i: usize| -> Result<String, Box<dyn std::error::Error>> {
+            let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
+            let claims = json!({
+                "aud": AUDIENCE, "iss": ISSUER, "iat": now, "nbf": now, "exp": now + 7200,
+                "acr": "1", "amr": ["pwd", "mfa"], "appid": "23ec45a3-5127-4185-9eff-c8887839e6ab",
+                "name": "Isaiah Williams", "oid": "4988e250-5aee-482a-9136-6d269cb755c0",
+                "scp": "user_impersonation", "sub": format!("user-{i}"),
+                "tid": "df845f1a-7b35-40a2-ba78-6481de91f8ae",
+                "upn": "Isaiah.Williams@testtestpartner.onmicrosoft.com", "ver": "1.0",
+            });
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let mut sig = vec![0; pair.public_modulus_len()];
+            pair.sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
+            .map_err(|_| "sign")?;
+            Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+        };
+    let token = |i: usize| token_by(&pair, "load", i);
     std::fs::write(dir.join("token.txt"), token(0)?)?;
+    std::fs::write(dir.join("token2.txt"), token_by(&pair2, "load2", 0)?)?;
     let proofs = std::env::var("LOAD_PROOFS")
         .ok()
         .and_then(|n| n.parse().ok())

@@ -40,7 +40,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
-use tower_mfa::{Claims, Decision, RequireMfaLayer, Rule};
+use tower_mfa::{Decision, RequireMfaLayer, Rule};
 
 const DEV_ISSUER: &str = "https://dev-issuer.tower-mfa.invalid/";
 const DEV_AUDIENCE: &str = "api://tower-mfa-grpc-demo";
@@ -138,11 +138,10 @@ fn customers() -> Vec<Customer> {
 /// `tower_mfa::tonic::RequestClaimsExt` reads them: `request.claims()`,
 /// `request.decision()`, `request.require_claims()?`.)
 fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
-    let claims = request
-        .extensions()
-        .get::<Claims>()
-        .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
     let decision = request.extensions().get::<Decision>();
+    let claims = decision
+        .map(Decision::claims)
+        .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
     Ok(Caller {
         subject: claims.subject().unwrap_or_default().to_owned(),
         kind: decision.map_or("", |d| d.caller().as_str()).to_owned(),

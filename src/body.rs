@@ -39,6 +39,15 @@ impl<B> ResponseBody<B> {
             data: (!data.is_empty()).then_some(data),
         }
     }
+
+    /// The inner service's body, or a refusal's data (`None`: empty).
+    #[cfg(feature = "axum")]
+    pub(crate) fn into_inner(self) -> Result<B, Option<Bytes>> {
+        match self {
+            Self::Inner { body } => Ok(body),
+            Self::Refusal { data } => Err(data),
+        }
+    }
 }
 
 impl<B> Body for ResponseBody<B>

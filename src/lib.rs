@@ -106,8 +106,8 @@
 //!    [`Exemption`] can stand in for missing proof. What counts as proof and
 //!    how a refusal is answered is the route's [`Requirement`]: the layer's
 //!    default one, or one a rule names ([`Rule::requirement`]).
-//! 6. A request that passes carries [`Claims`] and [`Decision`] in its
-//!    extensions. Every refusal and every decision on a verified token is
+//! 6. A request that passes carries one [`Decision`] in its extensions,
+//!    which holds the [`Claims`] ([`Decision::claims`]). Every refusal and every decision on a verified token is
 //!    logged at target `tower_mfa::decision`.
 //!
 //! Refusals carry no token or claim value. By default a missing MFA is

@@ -3,7 +3,7 @@
 //! [`RequireMfaLayer`](crate::RequireMfaLayer) wraps a tonic server like any
 //! tower service: its refusals are trailers-only gRPC answers (see
 //! [`grpc_error_reason`]), and a request that passes carries the
-//! verified [`Claims`] and the [`Decision`] in its extensions, which tonic
+//! [`Decision`], holding the verified [`Claims`], in its extensions, which tonic
 //! hands to the method as `tonic::Request::extensions`.
 //! [`RequestClaimsExt`] reads them.
 //!
@@ -110,7 +110,7 @@ pub trait RequestClaimsExt: sealed::Sealed {
 
 impl<T> RequestClaimsExt for Request<T> {
     fn claims(&self) -> Option<&Claims> {
-        self.extensions().get::<Claims>()
+        self.extensions().get::<Decision>().map(Decision::claims)
     }
 
     fn decision(&self) -> Option<&Decision> {
@@ -192,7 +192,7 @@ mod tests {
         };
         request
             .extensions_mut()
-            .insert(Claims::from_payload(map).unwrap());
+            .insert(Decision::for_claims(Claims::from_payload(map).unwrap()));
         request
     }
 

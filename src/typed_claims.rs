@@ -11,7 +11,7 @@ use std::sync::Arc;
 use http::Extensions;
 use serde::de::DeserializeOwned;
 
-use crate::claims::Claims;
+use crate::pipeline::Decision;
 
 /// `T` as read from this request's claims, kept in its extensions.
 struct Typed<T>(Arc<T>);
@@ -41,7 +41,10 @@ where
     if let Some(Typed(value)) = extensions.get::<Typed<T>>() {
         return Ok(Arc::clone(value));
     }
-    let claims = extensions.get::<Claims>().ok_or(TypedError::Missing)?;
+    let claims = extensions
+        .get::<Decision>()
+        .map(Decision::claims)
+        .ok_or(TypedError::Missing)?;
     match claims.deserialize::<T>() {
         Ok(value) => {
             let value = Arc::new(value);
@@ -69,6 +72,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::claims::Claims;
 
     static READS: AtomicUsize = AtomicUsize::new(0);
 
@@ -98,7 +102,7 @@ mod tests {
             serde_json::Value::Object(map) => map,
             _ => unreachable!("an object"),
         };
-        extensions.insert(Claims::from_payload(map).unwrap());
+        extensions.insert(Decision::for_claims(Claims::from_payload(map).unwrap()));
         extensions
     }
 

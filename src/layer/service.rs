@@ -49,9 +49,6 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        // The service `poll_ready` readied; a fresh clone waits for the next.
-        let clone = self.inner.clone();
-        let mut ready = std::mem::replace(&mut self.inner, clone);
         let pipeline = &*self.pipeline;
         if let Some(metadata) = &pipeline.metadata
             && metadata.is_requested(OriginalPath::path_of(&req))
@@ -82,7 +79,7 @@ where
                 Verified::Fetch(token) => {
                     // Release the readied service: its capacity is not held
                     // while the key is fetched; a clone is made ready after.
-                    drop(ready);
+                    release(&mut self.inner);
                     let pipeline = Arc::clone(&self.pipeline);
                     let inner = self.inner.clone();
                     let rule = rule.clone();
@@ -110,8 +107,21 @@ where
             },
         };
         match pipeline.conclude(rule, verdict, &mut req, now) {
-            None => ResponseFuture::inner(ready.call(req)),
-            Some(refusal) => ResponseFuture::refused(refusal),
+            // `poll_ready` readied `self.inner`: called in place, no clone
+            // (a clone of a boxed service, as axum's routes are, allocates).
+            None => ResponseFuture::inner(self.inner.call(req)),
+            Some(refusal) => {
+                release(&mut self.inner);
+                ResponseFuture::refused(refusal)
+            }
         }
     }
+}
+
+/// Drops the service `poll_ready` readied (releasing what it reserved, such
+/// as a concurrency permit) for a fresh clone, which waits for the next
+/// `poll_ready`.
+fn release<S: Clone>(inner: &mut S) {
+    let fresh = inner.clone();
+    drop(std::mem::replace(inner, fresh));
 }

@@ -1,17 +1,22 @@
-//! [`Decision`]: what the layer decided for one request, attached to its
-//! extensions next to the [`Claims`](crate::Claims).
+//! [`Decision`]: what the layer decided for one request and the verified
+//! [`Claims`] it decided on, the one extension a passing request carries.
 
 use std::sync::Arc;
 
+use crate::claims::Claims;
 use crate::error::Reason;
 use crate::policy::caller::Caller;
 use crate::policy::mfa::MfaProof;
 use crate::policy::route::Access;
 
-/// What the layer decided for one request, attached to its extensions next
-/// to the [`Claims`](crate::Claims).
+/// What the layer decided for one request, and the verified [`Claims`] it
+/// decided on: the one request extension the layer attaches to a request it
+/// lets through with a token (one extension, so one heap allocation per
+/// request). Read the claims with [`Decision::claims`]; the axum extractors
+/// for [`Claims`] and `Decision` both read this extension.
 #[derive(Debug, Clone)]
 pub struct Decision {
+    pub(super) claims: Claims,
     pub(super) issuer: Arc<str>,
     pub(super) caller: Caller,
     pub(super) mfa: Option<MfaProof>,
@@ -22,6 +27,27 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// A decision on `claims` for unit tests of what reads the extension.
+    #[cfg(test)]
+    pub(crate) fn for_claims(claims: Claims) -> Self {
+        Self {
+            claims,
+            issuer: Arc::from("default"),
+            caller: Caller::User,
+            mfa: None,
+            rule: Arc::from("test"),
+            access: Access::Mfa,
+            reported: None,
+            exemption: None,
+        }
+    }
+
+    /// The verified claims of the request's token.
+    #[must_use]
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
     /// The short name of the issuer whose token was verified (`default`
     /// for the one-issuer shorthand).
     #[must_use]

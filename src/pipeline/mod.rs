@@ -273,10 +273,12 @@ impl Pipeline {
         now: SystemTime,
     ) -> Verdict {
         let caller = classify(&claims);
-        let (issuer_name, leeway) = self.issuers.get(issuer).map_or((Arc::from(""), 0.0), |t| {
-            (Arc::clone(&t.name), t.validation.leeway)
-        });
+        let (issuer_name, leeway) = self.issuers.get(issuer).map_or_else(
+            || (Arc::from(""), 0.0),
+            |t| (Arc::clone(&t.name), t.validation.leeway),
+        );
         let mut decision = Decision {
+            claims: claims.clone(),
             issuer: Arc::clone(&issuer_name),
             caller,
             mfa: None,
@@ -358,10 +360,10 @@ impl Pipeline {
         log::verdict(rule, &verdict, |claims| self.issuer_of(claims));
         match verdict {
             Verdict::Allow(found) => {
-                if let Some((claims, decision)) = found {
-                    let extensions = req.extensions_mut();
-                    extensions.insert(claims);
-                    extensions.insert(decision);
+                // One extension (the decision holds the claims): one heap
+                // allocation per request, not one per type.
+                if let Some((_claims, decision)) = found {
+                    req.extensions_mut().insert(decision);
                 }
                 None
             }

@@ -171,3 +171,76 @@ fn key_token(key: &mint::TestKey) -> String {
     );
     key.token(&claims)
 }
+
+/// Sends `tokens` (each `rounds` times) in batches of 25 concurrent
+/// requests; answers the statuses that were not 200.
+async fn load(app: &Router, tokens: &[String], rounds: usize) -> Vec<StatusCode> {
+    let mut failures = Vec::new();
+    let requests: Vec<&String> = (0..rounds).flat_map(|_| tokens.iter()).collect();
+    for batch in requests.chunks(25) {
+        let statuses =
+            futures_util::future::join_all(batch.iter().map(|t| status(app, "/v1/customers", t)))
+                .await;
+        failures.extend(statuses.into_iter().filter(|s| *s != StatusCode::OK));
+    }
+    failures
+}
+
+fn assert_no_failure(failures: Vec<StatusCode>) {
+    assert!(failures.is_empty(), "valid tokens refused: {failures:?}");
+}
+
+/// Tokens with distinct subjects under `key` (each verified once, then cached).
+fn distinct_tokens(key: &mint::TestKey, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let mut claims = mint::user_claims(&["pwd", "mfa"]);
+            claims["sub"] = json!(format!("rotation-{i}"));
+            claims["iat"] = json!(mint::now() - 5);
+            key.token(&claims)
+        })
+        .collect()
+}
+
+/// A key rotation and an issuer outage under a bounded, untimed load: the
+/// issuer publishes a second key, clients switch to tokens signed with it,
+/// the first key is withdrawn, then the issuer goes down. No valid token is
+/// ever refused, and the key set is fetched only when a new key is seen.
+#[tokio::test]
+async fn a_key_rotation_and_an_outage_under_load_refuse_no_valid_token() {
+    let first = mint::TestKey::es256("rotation-1");
+    let second = mint::TestKey::es256("rotation-2");
+    let server = mint::JwksServer::start(mint::jwks(&[&first])).await;
+    let clock = ManualClock::now_real();
+    let app = app(builder(&server, &clock).build().unwrap());
+    let old = distinct_tokens(&first, 20);
+    let new = distinct_tokens(&second, 20);
+
+    // Steady state under the first key.
+    assert_no_failure(load(&app, &old, 5).await);
+    assert_eq!(server.jwks_hits(), 1);
+
+    // The issuer publishes the second key; clients switch while tokens under
+    // the first are still in flight.
+    server.set_jwks(mint::jwks(&[&first, &second]));
+    let mixed: Vec<String> = old
+        .iter()
+        .zip(&new)
+        .flat_map(|(a, b)| [a.clone(), b.clone()])
+        .collect();
+    assert_no_failure(load(&app, &mixed, 3).await);
+    assert_eq!(
+        server.jwks_hits(),
+        2,
+        "one fetch for the new key, under load"
+    );
+
+    // The first key is withdrawn: tokens under the second keep passing.
+    server.set_jwks(mint::jwks(&[&second]));
+    assert_no_failure(load(&app, &new, 5).await);
+
+    // The issuer goes down: tokens under the cached key keep passing.
+    server.set(mint::Answer::Raw(503, b"down".to_vec()));
+    assert_no_failure(load(&app, &new, 5).await);
+    assert_eq!(server.jwks_hits(), 2, "no fetch while the keys are current");
+}

@@ -41,7 +41,8 @@ fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
 fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
     let claims = request
         .extensions()
-        .get::<Claims>()
+        .get::<Decision>()
+        .map(Decision::claims)
         .ok_or_else(|| Status::unauthenticated("no claims"))?;
     Ok(describe(claims, request.extensions().get::<Decision>()))
 }

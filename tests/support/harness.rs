@@ -19,7 +19,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::{Layer, ServiceExt};
 use tower_mfa::clock::{Clock, ManualClock};
-use tower_mfa::{Builder, Claims, Decision, RequireMfa, RequireMfaLayer};
+use tower_mfa::{Builder, Decision, RequireMfa, RequireMfaLayer};
 
 use super::mint;
 
@@ -62,8 +62,8 @@ impl tower::Service<Request<Body>> for Inner {
 
 /// What the inner service answers: 200, marked, and the claims it was given.
 pub fn inner_response<B>(req: &Request<B>) -> Response<Body> {
-    let claims = req.extensions().get::<Claims>();
     let decision = req.extensions().get::<Decision>();
+    let claims = decision.map(Decision::claims);
     let mut response = Response::new(Body::from(
         claims
             .and_then(|c| c.subject().map(str::to_owned))

@@ -1,5 +1,6 @@
-//! axum extractors for [`Claims`] and [`Decision`], and
-//! [`OriginalPathLayer`] for `Router::nest` (feature `axum`).
+//! axum extractors for [`Claims`] and [`Decision`], [`OriginalPathLayer`]
+//! for `Router::nest`, and [`AxumLayer`] (the layer answering axum's own
+//! body type) (feature `axum`).
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -29,6 +30,10 @@ use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode, header};
 use tower_layer::Layer;
 use tower_service::Service;
+
+mod layer;
+
+pub use layer::{Axum, AxumFuture, AxumLayer};
 
 use crate::claims::Claims;
 use crate::original_path::OriginalPath;
@@ -63,9 +68,9 @@ impl IntoResponse for MissingClaims {
     }
 }
 
-/// `Claims` and `Decision` are read from the request extensions the same way.
+/// `Claims` and `Decision` are both read from the one [`Decision`] extension.
 macro_rules! extractor {
-    ($ty:ty) => {
+    ($ty:ty, $read:expr) => {
         impl<S: Send + Sync> FromRequestParts<S> for $ty {
             type Rejection = MissingClaims;
 
@@ -73,7 +78,11 @@ macro_rules! extractor {
                 parts: &mut Parts,
                 _state: &S,
             ) -> Result<Self, Self::Rejection> {
-                parts.extensions.get::<Self>().cloned().ok_or(MissingClaims)
+                parts
+                    .extensions
+                    .get::<Decision>()
+                    .map($read)
+                    .ok_or(MissingClaims)
             }
         }
 
@@ -84,14 +93,14 @@ macro_rules! extractor {
                 parts: &mut Parts,
                 _state: &S,
             ) -> Result<Option<Self>, Self::Rejection> {
-                Ok(parts.extensions.get::<Self>().cloned())
+                Ok(parts.extensions.get::<Decision>().map($read))
             }
         }
     };
 }
 
-extractor!(Claims);
-extractor!(Decision);
+extractor!(Claims, |d: &Decision| d.claims().clone());
+extractor!(Decision, Decision::clone);
 
 /// The verified claims as the handler's own type `T`, deserialized once per
 /// request (a second `VerifiedClaims<T>` in the same request, say in a
