@@ -10,10 +10,14 @@
 
 #[path = "support/idp.rs"]
 mod idp;
+#[path = "support/run_example.rs"]
+mod run_example;
 #[path = "../examples/support/tls.rs"]
 mod tls;
 
 use std::net::SocketAddr;
+
+use run_example::run_example;
 
 use axum::Router;
 use axum::routing::get;
@@ -192,21 +196,7 @@ async fn the_metadata_document_over_tls_declares_certificate_bound_tokens() {
 /// `examples/mtls.rs` (docs/MTLS.md) runs and gets the answers it expects.
 #[test]
 fn the_example_runs_as_documented() {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
-    let binary = profile_dir.join("examples").join("mtls");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build --example mtls` (plain `cargo test` builds it)",
-        binary.display()
-    );
-    let out = std::process::Command::new(&binary).output().expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_example("mtls");
     assert!(
         stdout.contains("bound token, alice's certificate: 200 OK"),
         "{stdout}"
@@ -221,21 +211,7 @@ fn the_example_runs_as_documented() {
 /// gets the answers it expects.
 #[test]
 fn the_metadata_example_runs_as_documented() {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
-    let binary = profile_dir.join("examples").join("resource_metadata");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build --example resource_metadata`",
-        binary.display()
-    );
-    let out = std::process::Command::new(&binary).output().expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_example("resource_metadata");
     assert!(
         stdout.contains("\"resource\": \"https://api.example.com\""),
         "{stdout}"
@@ -247,21 +223,7 @@ fn the_metadata_example_runs_as_documented() {
 /// it expects.
 #[test]
 fn the_tonic_example_runs_as_documented() {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
-    let binary = profile_dir.join("examples").join("tonic_mtls");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build --example tonic_mtls`",
-        binary.display()
-    );
-    let out = std::process::Command::new(&binary).output().expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_example("tonic_mtls");
     assert!(
         stdout.contains("bound token, alice's certificate: Ok"),
         "{stdout}"
