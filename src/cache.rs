@@ -129,9 +129,10 @@ impl TokenCache {
             return;
         }
         let ttl = Duration::try_from_secs_f64(left).map_or(MAX_TTL, |ttl| ttl.min(MAX_TTL));
-        // The token, the parsed claims (a JSON map and the typed copies:
-        // about four times the payload) and fixed overheads, as measured
-        // with benches/flood.rs against the process RSS.
+        // The token, the parsed claims (the payload text, the typed claims
+        // and, once a handler reads it, the JSON map: about four times the
+        // payload at most) and fixed overheads, as measured with
+        // benches/flood.rs against the process RSS.
         let weight =
             u32::try_from(token.len().saturating_mul(5).saturating_add(1280)).unwrap_or(u32::MAX);
         let token: Arc<[u8]> = token.as_bytes().into();

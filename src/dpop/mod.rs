@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, Method};
 
-use crate::claims::Claims;
+use crate::claims::{Claims, Cnf};
 use crate::error::Reason;
 use nonce::Nonces;
 use proof::Expected;
@@ -270,13 +270,8 @@ impl Dpop {
 /// The token's `cnf.jkt`: `Ok(None)` when it has no `cnf` or no `jkt` in
 /// it, an error when `cnf` is not an object or `jkt` not a string.
 pub(crate) fn bound_key(claims: &Claims) -> Result<Option<&str>, Reason> {
-    match claims.get("cnf") {
-        None => Ok(None),
-        Some(serde_json::Value::Object(cnf)) => match cnf.get("jkt") {
-            None => Ok(None),
-            Some(serde_json::Value::String(jkt)) if !jkt.is_empty() => Ok(Some(jkt)),
-            Some(_) => Err(Reason::ClaimType),
-        },
-        Some(_) => Err(Reason::ClaimType),
-    }
+    claims.confirmation(|cnf| match cnf {
+        Cnf::Object { jkt, .. } => Some(jkt),
+        _ => None,
+    })
 }

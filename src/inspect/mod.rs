@@ -373,7 +373,7 @@ fn run(input: &str, opts: &Options, keys: Option<&KeySet>) -> Result<Report, Err
                     // Entra's per-key `issuer`, as the layer checks it.
                     let claims = Claims::from_payload(jws.payload()?).ok_or(Reason::ClaimType)?;
                     let r = claims.registered();
-                    check_key_issuer(key, r.iss.as_deref(), r.tid.as_deref())
+                    check_key_issuer(key, claims.text(&r.iss), claims.text(&r.tid))
                 });
             report.signature = match verified {
                 Ok(()) => Signature::Verified {

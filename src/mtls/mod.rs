@@ -24,7 +24,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 
-use crate::claims::Claims;
+use crate::claims::{Claims, Cnf};
 use crate::dpop::Sender;
 use crate::error::Reason;
 
@@ -70,15 +70,10 @@ impl std::fmt::Debug for ClientCertificate {
 /// `x5t#S256` in it, an error when `cnf` is not an object or the member is
 /// not a non-empty string.
 pub(crate) fn bound_certificate(claims: &Claims) -> Result<Option<&str>, Reason> {
-    match claims.get("cnf") {
-        None => Ok(None),
-        Some(serde_json::Value::Object(cnf)) => match cnf.get("x5t#S256") {
-            None => Ok(None),
-            Some(serde_json::Value::String(x5t)) if !x5t.is_empty() => Ok(Some(x5t)),
-            Some(_) => Err(Reason::ClaimType),
-        },
-        Some(_) => Err(Reason::ClaimType),
-    }
+    claims.confirmation(|cnf| match cnf {
+        Cnf::Object { x5t_s256, .. } => Some(x5t_s256),
+        _ => None,
+    })
 }
 
 /// The certificate binding of one request: a bound token needs the

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
-
 use super::settings::{IssuerSettings, KeySettings};
+use crate::claims::{IssShape, Payload};
 use crate::clock::Clock;
 use crate::error::Reason;
 use crate::jwks::store::KeyStore;
@@ -57,11 +56,11 @@ impl Trusted {
 /// The index of the one issuer whose `iss` the (not yet verified) payload
 /// names. Only routing: the signature and every claim are checked after.
 /// Build-time checks guarantee that at most one issuer matches.
-pub(crate) fn route(issuers: &[Trusted], payload: &Map<String, Value>) -> Result<usize, Reason> {
-    let iss = match payload.get("iss") {
-        Some(Value::String(iss)) => iss,
-        Some(_) => return Err(Reason::ClaimType),
-        None => return Err(Reason::WrongIssuer),
+pub(crate) fn route(issuers: &[Trusted], payload: &Payload) -> Result<usize, Reason> {
+    let iss = match (payload.iss, payload.issuer()) {
+        (IssShape::Text, Some(iss)) => iss,
+        (IssShape::Other, _) => return Err(Reason::ClaimType),
+        _ => return Err(Reason::WrongIssuer),
     };
     issuers
         .iter()

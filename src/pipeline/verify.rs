@@ -4,12 +4,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde_json::{Map, Value};
-
 use super::issuers::route;
 use super::{Pipeline, Verified};
 use crate::cache::{Entry, Signer, TokenCache};
-use crate::claims::Claims;
+use crate::claims::{Claims, Payload};
 use crate::error::Reason;
 use crate::jwks::VerifyingKey;
 use crate::jwks::store::Lookup;
@@ -69,12 +67,9 @@ impl Pipeline {
     /// any key is looked up: a key is only ever looked up at the issuer the
     /// token claims, and the signature check then proves that claim), then
     /// that issuer's `typ` policy.
-    fn parse_and_route<'t>(
-        &self,
-        token: &'t str,
-    ) -> Result<(Jws<'t>, Map<String, Value>, usize), Reason> {
+    fn parse_and_route<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Payload, usize), Reason> {
         let jws = jws::parse(token, self.max_token_len, TypPolicy::Lenient)?;
-        let payload = jws.payload()?;
+        let payload = jws.parse_payload()?;
         let issuer = route(&self.issuers, &payload)?;
         if self.issuers[issuer].typ == TypPolicy::Rfc9068 && !jws.rfc9068_typ {
             return Err(Reason::WrongType);
@@ -120,7 +115,7 @@ impl Pipeline {
     fn check(
         &self,
         jws: &Jws<'_>,
-        payload: Map<String, Value>,
+        payload: Payload,
         issuer: usize,
         key: &Arc<VerifyingKey>,
         now: SystemTime,
@@ -128,11 +123,11 @@ impl Pipeline {
         let trusted = &self.issuers[issuer];
         let verified = (|| {
             jws.verify(key)?;
-            let claims = Claims::from_payload(payload).ok_or(Reason::ClaimType)?;
+            let claims = Claims::new(payload).ok_or(Reason::ClaimType)?;
             let now = unix_seconds(now);
             validate(&claims, &trusted.validation, now)?;
             let r = claims.registered();
-            check_key_issuer(key, r.iss.as_deref(), r.tid.as_deref())?;
+            check_key_issuer(key, claims.issuer(), claims.tenant_id())?;
             if let (Some(cache), Some(exp)) = (&self.cache, r.exp) {
                 cache.insert(
                     jws.token,

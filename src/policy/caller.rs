@@ -70,33 +70,37 @@ pub(crate) fn classify_explained(claims: &Claims) -> (Caller, &'static str) {
             "the token carries `auth_time` (user authentication)",
         );
     }
-    if r.acr.as_deref().is_some_and(|acr| acr != "0") {
+    if claims.text(&r.acr).is_some_and(|acr| acr != "0") {
         return (
             Caller::User,
             "the token carries an `acr` other than \"0\" (user authentication)",
         );
     }
-    match r.idtyp.as_deref() {
+    match claims.text(&r.idtyp) {
         Some("app") => return (Caller::App, "`idtyp` is \"app\""),
         Some(_) => return (Caller::User, "`idtyp` is present and not \"app\""),
         None => {}
     }
-    let Some(sub) = r.sub.as_deref() else {
+    let Some(sub) = claims.text(&r.sub) else {
         return (
             Caller::User,
             "no `sub`: unclear, treated as a user (fails closed)",
         );
     };
-    if r.scp.is_none() && r.oid.as_deref() == Some(sub) {
+    if r.scp.is_none() && claims.text(&r.oid) == Some(sub) {
         return (
             Caller::App,
             "no `scp` and `oid` equals `sub` (Entra app-only)",
         );
     }
-    let client_app = [r.client_id.as_deref(), r.azp.as_deref(), r.appid.as_deref()]
-        .into_iter()
-        .flatten()
-        .any(|client| client == sub);
+    let client_app = [
+        claims.text(&r.client_id),
+        claims.text(&r.azp),
+        claims.text(&r.appid),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|client| client == sub);
     if client_app {
         return (
             Caller::App,

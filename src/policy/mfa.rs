@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::claims::Claims;
+use crate::claims::{Claims, LONG_AMR_NAMES};
 use crate::error::Reason;
 use crate::policy::caller::{AppOnly, Caller};
 use crate::time::unix_seconds;
@@ -19,13 +19,6 @@ pub(crate) const NGCMFA: &str = "ngcmfa";
 pub(crate) const MULTIPLEAUTHN: &str = "http://schemas.microsoft.com/claims/multipleauthn";
 /// "Windows integrated auth or MFA": never proves MFA, whatever is configured.
 pub(crate) const WIAORMFA: &str = "wiaormfa";
-
-/// Long claim names some federation setups use for `amr` (opt-in: an admin can
-/// map arbitrary values into claims of these names).
-const LONG_AMR_NAMES: &[&str] = &[
-    "authenticationmethodsreferences",
-    "http://schemas.microsoft.com/claims/authnmethodsreferences",
-];
 
 /// How MFA was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -207,14 +200,7 @@ impl MfaPolicy {
             Some(self.find(claims).unwrap_or(MfaProof::AuthContext))
         };
         let proof = proof.ok_or_else(|| {
-            if claims.registered().amr.is_none()
-                && claims
-                    .registered()
-                    .ver
-                    .as_ref()
-                    .and_then(crate::claims::Version::as_text)
-                    == Some("2.0")
-            {
+            if claims.registered().amr.is_none() && claims.version() == Some("2.0") {
                 Reason::EntraV2NoAmr
             } else {
                 Reason::NoMfaProof
@@ -241,6 +227,7 @@ impl MfaPolicy {
             return Some(MfaProof::EquivalentAmr);
         }
         if self.long_claim_names
+            && claims.registered().long_amr
             && LONG_AMR_NAMES.iter().any(|name| match claims.get(name) {
                 Some(Value::String(s)) => s == MFA || self.is_equivalent(s),
                 Some(Value::Array(items)) => items

@@ -1,13 +1,20 @@
-//! Strict JSON: a `serde_json::Value` parse that rejects duplicate member
-//! names at every depth.
+//! Strict JSON: parses that reject duplicate member names at every depth.
 //!
 //! serde_json (and serde's `flatten`) keep the last of two members with the same
 //! name; for a security token that ambiguity is a classic parser-differential
 //! attack, so we refuse the token instead.
+//!
+//! Two forms: [`parse_object`] builds a `serde_json::Value` map (inspect, and
+//! a handler's first [`Claims::get`](crate::Claims::get)); the seeds below
+//! walk a document once without building values, keeping only what the
+//! caller asks for (the token header and the claims the layer reads), with
+//! strings borrowed from the input when they hold no escape.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// Parses a JSON object, rejecting duplicate member names anywhere inside.
@@ -18,11 +25,16 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, bool> {
     match serde_json::from_slice::<Strict>(bytes) {
         Ok(Strict(Value::Object(map))) => Ok(map),
         Ok(_) => Err(false),
-        Err(e) => Err(e.to_string().starts_with(DUPLICATE)),
+        Err(e) => Err(is_duplicate(&e)),
     }
 }
 
-const DUPLICATE: &str = "duplicate member";
+pub(crate) const DUPLICATE: &str = "duplicate member";
+
+/// Whether a parse failed on a duplicate member (else: any other fault).
+pub(crate) fn is_duplicate(e: &serde_json::Error) -> bool {
+    e.to_string().starts_with(DUPLICATE)
+}
 
 struct Strict(Value);
 
@@ -88,6 +100,260 @@ impl<'de> Visitor<'de> for StrictVisitor {
             }
         }
         Ok(Value::Object(map))
+    }
+}
+
+/// A JSON string: borrowed from the input when it holds no escape.
+#[derive(Debug)]
+pub(crate) enum Text<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Text<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Self::Borrowed(s) => s,
+            Self::Owned(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text<'_> {}
+
+impl Hash for Text<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+        Ok(Text::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+        Ok(Text::Owned(v))
+    }
+}
+
+/// A member name.
+pub(crate) struct Name;
+
+impl<'de> DeserializeSeed<'de> for Name {
+    type Value = Text<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Text<'de>, D::Error> {
+        d.deserialize_str(TextVisitor)
+    }
+}
+
+/// The member names met in one object, to refuse a second of any.
+/// A short list while small, a hash set (SipHash: a hostile document cannot
+/// make it quadratic) once an object has many members.
+#[derive(Default)]
+pub(crate) struct Seen<'de> {
+    few: Vec<Text<'de>>,
+    many: HashSet<Text<'de>>,
+}
+
+/// Members kept in the list before switching to the set.
+const FEW: usize = 16;
+
+impl<'de> Seen<'de> {
+    /// Records `name`; an error when it was met before.
+    pub(crate) fn insert<E: de::Error>(&mut self, name: Text<'de>) -> Result<(), E> {
+        let new = if self.many.is_empty() && self.few.len() < FEW {
+            if self.few.contains(&name) {
+                false
+            } else {
+                self.few.push(name);
+                true
+            }
+        } else {
+            if self.many.is_empty() {
+                self.many.extend(self.few.drain(..));
+            }
+            self.many.insert(name)
+        };
+        if new {
+            Ok(())
+        } else {
+            Err(E::custom(DUPLICATE))
+        }
+    }
+}
+
+/// Any JSON value, checked (no duplicate member at any depth) and dropped.
+pub(crate) struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        finite(v).map(drop)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut seen = Seen::default();
+        while let Some(name) = access.next_key_seed(Name)? {
+            access.next_value_seed(Skip)?;
+            seen.insert(name)?;
+        }
+        Ok(())
+    }
+}
+
+/// The numbers [`parse_object`] accepts (a `Value` cannot hold the rest).
+fn finite<E: de::Error>(v: f64) -> Result<f64, E> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(E::custom("number out of range"))
+    }
+}
+
+/// What one member's value is, as far as a typed check needs.
+#[derive(Debug)]
+pub(crate) enum Shape<'de> {
+    Text(Text<'de>),
+    Number(f64),
+    /// An array whose items are all strings.
+    Texts(Vec<Text<'de>>),
+    /// Anything else (null, a boolean, an object, an array holding a
+    /// non-string): checked, not kept.
+    Other,
+}
+
+/// One value read into its [`Shape`].
+pub(crate) struct ShapeOf;
+
+impl<'de> DeserializeSeed<'de> for ShapeOf {
+    type Value = Shape<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Shape<'de>, D::Error> {
+        d.deserialize_any(ShapeVisitor)
+    }
+}
+
+struct ShapeVisitor;
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = Shape<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Shape<'de>, E> {
+        Ok(Shape::Other)
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn visit_i64<E>(self, v: i64) -> Result<Shape<'de>, E> {
+        Ok(Shape::Number(v as f64))
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn visit_u64<E>(self, v: u64) -> Result<Shape<'de>, E> {
+        Ok(Shape::Number(v as f64))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Shape<'de>, E> {
+        finite(v).map(Shape::Number)
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Shape<'de>, E> {
+        Ok(Shape::Text(Text::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Shape<'de>, E> {
+        Ok(Shape::Text(Text::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Shape<'de>, E> {
+        Ok(Shape::Text(Text::Owned(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Shape<'de>, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape<'de>, A::Error> {
+        let mut texts = Vec::new();
+        let mut all_text = true;
+        while let Some(item) = seq.next_element_seed(ShapeOf)? {
+            match item {
+                Shape::Text(text) if all_text => texts.push(text),
+                _ => all_text = false,
+            }
+        }
+        Ok(if all_text {
+            Shape::Texts(texts)
+        } else {
+            Shape::Other
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Shape<'de>, A::Error> {
+        SkipVisitor.visit_map(access).map(|()| Shape::Other)
     }
 }
 

@@ -8,7 +8,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
-use super::json::parse_object;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::json::{Name, Seen, Shape, ShapeOf, Skip, is_duplicate, parse_object};
+use crate::claims::Payload;
 use crate::error::Reason;
 use crate::jwks::VerifyingKey;
 use crate::jwks::key::algorithm_from_name;
@@ -67,9 +72,30 @@ pub(crate) fn parse(token: &str, max_len: usize, typ: TypPolicy) -> Result<Jws<'
     {
         return Err(Reason::MalformedToken);
     }
-    let header_map = decode_segment(header)?;
-    let (alg, kid) = check_header(&header_map, typ)?;
-    let rfc9068_typ = check_typ(&header_map, TypPolicy::Rfc9068).is_ok();
+    // Decoded on the stack when short (headers are tens of bytes).
+    let mut stack = [0u8; SHORT_HEADER_BYTES];
+    let heap;
+    let json = if header.len() <= SHORT_HEADER_LEN {
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(header, &mut stack)
+            .map_err(|_| Reason::MalformedToken)?;
+        &stack[..len]
+    } else {
+        heap = URL_SAFE_NO_PAD
+            .decode(header)
+            .map_err(|_| Reason::MalformedToken)?;
+        &heap[..]
+    };
+    let fields = read_header(json)?;
+    if fields.rejected {
+        return Err(Reason::UnsupportedHeader);
+    }
+    let alg = alg_named(text(fields.alg.as_ref()))?;
+    let typ_value = fields.typ.as_ref().map(|t| text(Some(t)));
+    typ_accepted(typ_value, typ)?;
+    // `jku`, `x5u`, `jwk` and `x5c` are ignored: never fetched, never trusted.
+    let kid = kid_named(text(fields.kid.as_ref()))?;
+    let rfc9068_typ = typ_accepted(typ_value, TypPolicy::Rfc9068).is_ok();
     let signing_input = &token[..header.len() + 1 + payload.len()];
     Ok(Jws {
         token,
@@ -97,20 +123,94 @@ pub(crate) fn decode_segment(segment: &str) -> Result<Map<String, Value>, Reason
     })
 }
 
-fn check_header(
-    header: &Map<String, Value>,
-    typ: TypPolicy,
-) -> Result<(Algorithm, Box<str>), Reason> {
-    check_params(header)?;
-    let alg = check_alg(header)?;
-    check_typ(header, typ)?;
-    // `jku`, `x5u`, `jwk` and `x5c` are ignored: never fetched, never trusted.
-    let kid = check_kid(header)?;
-    Ok((alg, kid))
+/// Base64url characters of a header decoded on the stack.
+const SHORT_HEADER_LEN: usize = 512;
+/// The bytes they decode to.
+const SHORT_HEADER_BYTES: usize = SHORT_HEADER_LEN / 4 * 3;
+
+/// The header members the checks read, from one strict pass.
+struct HeaderFields<'de> {
+    alg: Option<Shape<'de>>,
+    typ: Option<Shape<'de>>,
+    kid: Option<Shape<'de>>,
+    /// A member of [`REJECTED_HEADER_PARAMS`] is present.
+    rejected: bool,
+}
+
+fn read_header(json: &[u8]) -> Result<HeaderFields<'_>, Reason> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    HeaderSeed
+        .deserialize(&mut de)
+        .and_then(|fields| de.end().map(|()| fields))
+        .map_err(|e| {
+            if is_duplicate(&e) {
+                Reason::DuplicateMember
+            } else {
+                Reason::MalformedJson
+            }
+        })
+}
+
+struct HeaderSeed;
+
+impl<'de> DeserializeSeed<'de> for HeaderSeed {
+    type Value = HeaderFields<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeaderSeed {
+    type Value = HeaderFields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Err(de::Error::custom("not an object"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut fields = HeaderFields {
+            alg: None,
+            typ: None,
+            kid: None,
+            rejected: false,
+        };
+        let mut seen = Seen::default();
+        while let Some(name) = access.next_key_seed(Name)? {
+            let slot = match name.as_str() {
+                "alg" => Some(&mut fields.alg),
+                "typ" => Some(&mut fields.typ),
+                "kid" => Some(&mut fields.kid),
+                other => {
+                    fields.rejected |= REJECTED_HEADER_PARAMS.contains(&other);
+                    None
+                }
+            };
+            match slot {
+                Some(slot) => *slot = Some(access.next_value_seed(ShapeOf)?),
+                None => access.next_value_seed(Skip)?,
+            }
+            seen.insert(name)?;
+        }
+        Ok(fields)
+    }
+}
+
+/// A member's string value (`None`: absent or not a string).
+fn text<'a>(shape: Option<&'a Shape<'_>>) -> Option<&'a str> {
+    match shape {
+        Some(Shape::Text(t)) => Some(t.as_str()),
+        _ => None,
+    }
 }
 
 // The header checks one by one, in the order `parse` applies them (`inspect`
-// reports each of them).
+// reports each of them from a JSON map).
 
 /// No `crit`, `zip`, `cty`, `b64` or JWE parameter.
 pub(crate) fn check_params(header: &Map<String, Value>) -> Result<(), Reason> {
@@ -125,18 +225,24 @@ pub(crate) fn check_params(header: &Map<String, Value>) -> Result<(), Reason> {
 
 /// `alg` is a string naming a supported algorithm (case-sensitive).
 pub(crate) fn check_alg(header: &Map<String, Value>) -> Result<Algorithm, Reason> {
-    header
-        .get("alg")
-        .and_then(Value::as_str)
-        .and_then(algorithm_from_name)
+    alg_named(header.get("alg").and_then(Value::as_str))
+}
+
+fn alg_named(alg: Option<&str>) -> Result<Algorithm, Reason> {
+    alg.and_then(algorithm_from_name)
         .ok_or(Reason::UnsupportedAlgorithm)
 }
 
 /// `typ` is absent or accepted by `typ`.
 pub(crate) fn check_typ(header: &Map<String, Value>, typ: TypPolicy) -> Result<(), Reason> {
-    match (header.get("typ"), typ) {
+    typ_accepted(header.get("typ").map(Value::as_str), typ)
+}
+
+/// `typ`: `None` when absent, `Some(None)` when not a string.
+fn typ_accepted(typ: Option<Option<&str>>, policy: TypPolicy) -> Result<(), Reason> {
+    match (typ, policy) {
         (None, TypPolicy::Lenient) => Ok(()),
-        (Some(Value::String(t)), policy) => {
+        (Some(Some(t)), policy) => {
             let jwt_ok = policy == TypPolicy::Lenient && t.eq_ignore_ascii_case("JWT");
             let at_ok =
                 t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt");
@@ -152,8 +258,12 @@ pub(crate) fn check_typ(header: &Map<String, Value>, typ: TypPolicy) -> Result<(
 
 /// `kid` is a non-empty string.
 pub(crate) fn check_kid(header: &Map<String, Value>) -> Result<Box<str>, Reason> {
-    match header.get("kid") {
-        Some(Value::String(kid)) if !kid.is_empty() => Ok(kid.as_str().into()),
+    kid_named(header.get("kid").and_then(Value::as_str))
+}
+
+fn kid_named(kid: Option<&str>) -> Result<Box<str>, Reason> {
+    match kid {
+        Some(kid) if !kid.is_empty() => Ok(kid.into()),
         _ => Err(Reason::MissingKeyId),
     }
 }
@@ -179,10 +289,19 @@ impl Jws<'_> {
             .map_err(|_| Reason::BadSignature)
     }
 
-    /// Decodes the payload. Before [`Jws::verify`] succeeded, its content
-    /// may only route the token to its issuer; nothing else is trusted.
+    /// Decodes the payload as a JSON map (inspect).
     pub(crate) fn payload(&self) -> Result<Map<String, Value>, Reason> {
         decode_segment(self.payload)
+    }
+
+    /// Decodes and parses the payload in one pass. Before [`Jws::verify`]
+    /// succeeded, its content may only route the token to its issuer;
+    /// nothing else is trusted.
+    pub(crate) fn parse_payload(&self) -> Result<Payload, Reason> {
+        let json = URL_SAFE_NO_PAD
+            .decode(self.payload)
+            .map_err(|_| Reason::MalformedToken)?;
+        Payload::parse(json)
     }
 }
 

@@ -170,7 +170,7 @@ pub(crate) fn validate(claims: &Claims, v: &Validation, now: f64) -> Result<(), 
     {
         return Err(Reason::AuthTimeInFuture);
     }
-    let iss = r.iss.as_deref().ok_or(Reason::WrongIssuer)?;
+    let iss = claims.issuer().ok_or(Reason::WrongIssuer)?;
     match &v.issuer {
         IssuerMatch::Exact(expected) => {
             if iss != expected {
@@ -182,14 +182,14 @@ pub(crate) fn validate(claims: &Claims, v: &Validation, now: f64) -> Result<(), 
                 .strip_prefix(prefix.as_str())
                 .and_then(|rest| rest.strip_suffix(suffix.as_str()))
                 .ok_or(Reason::WrongIssuer)?;
-            let tid = r.tid.as_deref().ok_or(Reason::WrongTenant)?;
+            let tid = claims.tenant_id().ok_or(Reason::WrongTenant)?;
             if !is_guid(tenant) || tenant != tid {
                 return Err(Reason::WrongTenant);
             }
         }
     }
     if v.tenants.is_active() {
-        let tid = r.tid.as_deref().ok_or(Reason::WrongTenant)?;
+        let tid = claims.tenant_id().ok_or(Reason::WrongTenant)?;
         if !v.tenants.accepts(tid) {
             return Err(Reason::WrongTenant);
         }

@@ -1,152 +1,110 @@
 //! The verified claims of a token, as handlers see them.
 
+mod payload;
+
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+pub(crate) use payload::{
+    Audience, Cnf, IssShape, LONG_AMR_NAMES, Member, Payload, Registered, Scopes, Slot, Version,
+};
 
 use crate::time::from_unix_seconds;
 
 /// The claims of a verified access token, attached to the request extensions
 /// by [`RequireMfaLayer`](crate::RequireMfaLayer).
 ///
-/// Cheap to clone (an `Arc` inside). Standard claims are typed; every claim,
-/// typed or not, is also available as JSON through [`Claims::get`], and a
-/// handler can read its own claim type with [`Claims::deserialize`].
+/// Cheap to clone (an `Arc` inside). Standard claims are typed, read in the
+/// one pass that checked the payload; every claim, typed or not, is also
+/// available as JSON through [`Claims::get`] (the map is built on first use),
+/// and a handler can read its own claim type with [`Claims::deserialize`].
 ///
 /// `Debug` prints only the subject's identifiers, never the whole token.
 #[derive(Clone)]
 pub struct Claims(Arc<Inner>);
 
 struct Inner {
+    /// The payload's JSON text, as signed.
+    json: String,
+    /// The claims the crate reads; their strings are spans of `json`.
     registered: Registered,
-    raw: Map<String, Value>,
+    /// Every claim as JSON, built on first use ([`Claims::get`]).
+    raw: OnceLock<Map<String, Value>>,
 }
-
-/// Audience: a string or an array of strings (RFC 7519 §4.1.3).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-/// Scopes: a space-separated string (Entra's `scp`, RFC 9068's `scope`) or
-/// an array of strings (Okta's `scp`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum Scopes {
-    Spaced(String),
-    List(Vec<String>),
-}
-
-/// A token format version: Entra's `"1.0"`/`"2.0"` or Okta's number `1`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum Version {
-    Text(String),
-    /// Only accepted (as Okta's number), never read.
-    Number(#[allow(dead_code)] serde_json::Number),
-}
-
-impl Version {
-    /// The version when it is a string (Entra's form).
-    pub(crate) fn as_text(&self) -> Option<&str> {
-        match self {
-            Self::Text(text) => Some(text),
-            Self::Number(_) => None,
-        }
-    }
-}
-
-/// The claims the crate reads. Deserialization fails on a wrong JSON type.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub(crate) struct Registered {
-    pub(crate) iss: Option<String>,
-    pub(crate) sub: Option<String>,
-    pub(crate) aud: Option<Audience>,
-    pub(crate) exp: Option<f64>,
-    pub(crate) nbf: Option<f64>,
-    pub(crate) iat: Option<f64>,
-    pub(crate) jti: Option<String>,
-    pub(crate) amr: Option<Vec<String>>,
-    pub(crate) acr: Option<String>,
-    pub(crate) acrs: Option<Vec<String>>,
-    pub(crate) auth_time: Option<f64>,
-    pub(crate) tid: Option<String>,
-    pub(crate) oid: Option<String>,
-    pub(crate) scp: Option<Scopes>,
-    pub(crate) scope: Option<Scopes>,
-    pub(crate) roles: Option<Vec<String>>,
-    pub(crate) appid: Option<String>,
-    pub(crate) azp: Option<String>,
-    pub(crate) client_id: Option<String>,
-    pub(crate) idtyp: Option<String>,
-    pub(crate) upn: Option<String>,
-    pub(crate) name: Option<String>,
-    pub(crate) ver: Option<Version>,
-    pub(crate) xms_cc: Option<Vec<String>>,
-}
-
-/// Names of the claims in [`Registered`]: `null` is a wrong type for each.
-const TYPED: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "nbf",
-    "iat",
-    "jti",
-    "amr",
-    "acr",
-    "acrs",
-    "auth_time",
-    "tid",
-    "oid",
-    "scp",
-    "scope",
-    "roles",
-    "appid",
-    "azp",
-    "client_id",
-    "idtyp",
-    "upn",
-    "name",
-    "ver",
-    "xms_cc",
-];
 
 impl Claims {
-    /// Types the standard claims of a payload; `None` when one has the wrong type.
-    pub(crate) fn from_payload(raw: Map<String, Value>) -> Option<Self> {
-        // One pass over the members (a null is rare), not a lookup per name.
-        if raw
-            .iter()
-            .any(|(name, value)| value.is_null() && TYPED.contains(&name.as_str()))
-        {
-            return None;
-        }
-        let registered = Registered::deserialize(&raw).ok()?;
-        Some(Self(Arc::new(Inner { registered, raw })))
+    /// The claims of a payload that parsed strictly; `None` when a claim
+    /// the crate reads has the wrong JSON type.
+    pub(crate) fn new(payload: Payload) -> Option<Self> {
+        (!payload.wrong_type).then(|| {
+            Self(Arc::new(Inner {
+                json: payload.json,
+                registered: payload.registered,
+                raw: OnceLock::new(),
+            }))
+        })
+    }
+
+    /// The claims of a JSON map (inspect, tests); `None` when a claim the
+    /// crate reads has the wrong type.
+    pub(crate) fn from_payload(map: Map<String, Value>) -> Option<Self> {
+        let json = serde_json::to_vec(&map).ok()?;
+        Self::new(Payload::parse(json).ok()?)
     }
 
     pub(crate) fn registered(&self) -> &Registered {
         &self.0.registered
     }
 
+    /// A string claim read into `slot`.
+    pub(crate) fn text<'a>(&'a self, slot: &'a Option<Slot>) -> Option<&'a str> {
+        slot.as_ref().map(|s| s.get(&self.0.json))
+    }
+
+    /// `ver` when it is a string (Entra's `"1.0"`/`"2.0"`).
+    pub(crate) fn version(&self) -> Option<&str> {
+        match &self.0.registered.ver {
+            Some(Version::Text(slot)) => Some(slot.get(&self.0.json)),
+            _ => None,
+        }
+    }
+
+    /// A `cnf` member (`jkt`, `x5t#S256`): `Ok(None)` when `cnf` or the
+    /// member is absent, [`Reason::ClaimType`](crate::error::Reason) when
+    /// `cnf` is not an object or the member not a non-empty string.
+    pub(crate) fn confirmation(
+        &self,
+        member: fn(&Cnf) -> Option<&Member>,
+    ) -> Result<Option<&str>, crate::error::Reason> {
+        let cnf = &self.0.registered.cnf;
+        match (cnf, member(cnf)) {
+            (Cnf::Absent, _) | (Cnf::Object { .. }, Some(Member::Absent)) => Ok(None),
+            (Cnf::Object { .. }, Some(Member::Text(slot))) => {
+                let value = slot.get(&self.0.json);
+                if value.is_empty() {
+                    Err(crate::error::Reason::ClaimType)
+                } else {
+                    Ok(Some(value))
+                }
+            }
+            _ => Err(crate::error::Reason::ClaimType),
+        }
+    }
+
     /// `iss`: the issuer.
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
-        self.0.registered.iss.as_deref()
+        self.text(&self.0.registered.iss)
     }
 
     /// `sub`: the subject.
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
-        self.0.registered.sub.as_deref()
+        self.text(&self.0.registered.sub)
     }
 
     /// `aud`: the audiences (one or many).
@@ -180,7 +138,7 @@ impl Claims {
     /// `jti`: the token's unique id.
     #[must_use]
     pub fn jti(&self) -> Option<&str> {
-        self.0.registered.jti.as_deref()
+        self.text(&self.0.registered.jti)
     }
 
     /// `amr`: the authentication methods references.
@@ -192,7 +150,7 @@ impl Claims {
     /// `acr`: the authentication context class reference.
     #[must_use]
     pub fn acr(&self) -> Option<&str> {
-        self.0.registered.acr.as_deref()
+        self.text(&self.0.registered.acr)
     }
 
     /// `acrs`: Entra authentication context ids satisfied.
@@ -211,13 +169,13 @@ impl Claims {
     /// `tid`: the Entra tenant id.
     #[must_use]
     pub fn tenant_id(&self) -> Option<&str> {
-        self.0.registered.tid.as_deref()
+        self.text(&self.0.registered.tid)
     }
 
     /// `oid`: the Entra object id of the caller.
     #[must_use]
     pub fn object_id(&self) -> Option<&str> {
-        self.0.registered.oid.as_deref()
+        self.text(&self.0.registered.oid)
     }
 
     /// Delegated scopes: Entra's `scp`, else OAuth's `scope`, split on
@@ -225,7 +183,7 @@ impl Claims {
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         let r = &self.0.registered;
         let (spaced, list) = match r.scp.as_ref().or(r.scope.as_ref()) {
-            Some(Scopes::Spaced(text)) => (text.as_str(), &[][..]),
+            Some(Scopes::Spaced(text)) => (text.get(&self.0.json), &[][..]),
             Some(Scopes::List(list)) => ("", list.as_slice()),
             None => ("", &[][..]),
         };
@@ -246,28 +204,27 @@ impl Claims {
     #[must_use]
     pub fn client_id(&self) -> Option<&str> {
         let r = &self.0.registered;
-        r.appid
-            .as_deref()
-            .or(r.azp.as_deref())
-            .or(r.client_id.as_deref())
+        self.text(&r.appid)
+            .or_else(|| self.text(&r.azp))
+            .or_else(|| self.text(&r.client_id))
     }
 
     /// `idtyp`: Entra's token type hint (`app` or `user`).
     #[must_use]
     pub fn idtyp(&self) -> Option<&str> {
-        self.0.registered.idtyp.as_deref()
+        self.text(&self.0.registered.idtyp)
     }
 
     /// `upn`: the user principal name.
     #[must_use]
     pub fn upn(&self) -> Option<&str> {
-        self.0.registered.upn.as_deref()
+        self.text(&self.0.registered.upn)
     }
 
     /// `name`: the display name.
     #[must_use]
     pub fn name(&self) -> Option<&str> {
-        self.0.registered.name.as_deref()
+        self.text(&self.0.registered.name)
     }
 
     /// `xms_cc`: the client capabilities Entra relays (`cp1`: the client can
@@ -280,13 +237,16 @@ impl Claims {
     /// Any claim, typed by the crate or not, as JSON.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.raw.get(name)
+        self.as_map().get(name)
     }
 
     /// All claims as a JSON object.
     #[must_use]
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0.raw
+        self.0.raw.get_or_init(|| {
+            // Parsed strictly once already: this cannot fail.
+            crate::token::json::parse_object(self.0.json.as_bytes()).unwrap_or_default()
+        })
     }
 
     /// Reads the claims into a type of the application's own.
@@ -294,7 +254,7 @@ impl Claims {
     /// # Errors
     /// When the claims do not fit `T`.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&self.0.raw)
+        serde_json::from_str(&self.0.json)
     }
 }
 
