@@ -1,9 +1,10 @@
 //! Counts heap allocations per request through the layer (a counting global
 //! allocator), for the bare service, a cached token, and a cold token: first
 //! around a plain `tower::service_fn` with fresh `http::Request`s (whose
-//! first extension allocates the extension map), then in an axum `Router`
-//! served as `examples/load_target.rs` serves it (bare, a no-op middleware,
-//! the layer).
+//! first extension allocates the extension map), then in an axum `Router`:
+//! with `Router::layer` (bare, a no-op middleware, the layer), and with the
+//! middleware around the whole Router, as `examples/load_target.rs` serves
+//! it.
 //!
 //! `cargo bench --bench allocations` prints one line per case.
 
@@ -215,5 +216,65 @@ fn main() {
         one_extension - bare,
         plain - bare,
         axum_layer - bare
+    );
+
+    // The middleware around the whole Router, as examples/load_target.rs
+    // serves it: no route is boxed again.
+    let measure_wrapped = |name: &str, call: &dyn Fn(Request<axum::body::Body>) -> bool| {
+        assert!(call(router_request()));
+        let mut requests: Vec<_> = (0..N).map(|_| router_request()).collect();
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for req in requests.drain(..) {
+            assert!(call(req));
+        }
+        let after = ALLOCATIONS.load(Ordering::Relaxed);
+        let per = (after - before) as f64 / N as f64;
+        println!("{name:<28} {per:>6.2} allocations per request");
+        per
+    };
+    let router: axum::Router = app().with_state(());
+    let noop =
+        tower::util::MapRequestLayer::new(|req: axum::extract::Request| req).layer(router.clone());
+    let wrapped_noop = measure_wrapped("around router: no-op", &|req| {
+        noop.clone()
+            .oneshot(req)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .status()
+            .is_success()
+    });
+    let one = tower::util::MapRequestLayer::new(|mut req: axum::extract::Request| {
+        req.extensions_mut().insert(7u64);
+        req
+    })
+    .layer(router.clone());
+    let wrapped_one = measure_wrapped("around router: 1 extension", &|req| {
+        one.clone()
+            .oneshot(req)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .status()
+            .is_success()
+    });
+    let guarded = layer(tower_mfa::DEFAULT_CACHE_BYTES)
+        .into_axum()
+        .layer(router);
+    let wrapped_layer = measure_wrapped("around router: layer", &|req| {
+        guarded
+            .clone()
+            .oneshot(req)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .status()
+            .is_success()
+    });
+    println!(
+        "around the router, over bare: no-op {:.2}, no-op + 1 extension {:.2}, layer {:.2}",
+        wrapped_noop - bare,
+        wrapped_one - bare,
+        wrapped_layer - bare
     );
 }

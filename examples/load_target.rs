@@ -7,7 +7,10 @@
 //! - `LOAD_MODE=bare|noop|layer|layer-nocache LOAD_DIR=dir LOAD_ADDR=host:port`:
 //!   serves `GET /v1/customers` (a small JSON body) on a single-threaded
 //!   runtime: bare, behind a no-op middleware, or behind `RequireMfaLayer`
-//!   (trusting `dir/jwks.json`) with or without the token cache.
+//!   (trusting `dir/jwks.json`) with or without the token cache. Each
+//!   middleware wraps the whole `Router` (as a guard that rules on full
+//!   paths is best placed: see docs/PERFORMANCE.md), not `Router::layer`,
+//!   which boxes every route's service again.
 //! - `mint` also makes a second RS256 key (`kid` `load2`) for the rotation
 //!   run: `jwks1.json` (the first key), `jwks12.json` (both), `jwks2.json`
 //!   (the second) and `token2.txt` (a token signed with the second key).
@@ -33,11 +36,13 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
     RsaPublicKeyComponents,
 };
-use axum::Router;
 use axum::routing::get;
+use axum::{Router, ServiceExt};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
+use tower::Layer;
+use tower::util::MapRequestLayer;
 use tower_mfa::{DpopConfig, RequireMfaLayer, Rule, Sender};
 
 const ISSUER: &str = "https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/";
@@ -73,7 +78,6 @@ async fn serve(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = Router::new().route("/v1/customers", get(customers));
     // The layer fetches its keys from this same server, as from an issuer;
     // `/stats` (outside the layer) reports how many fetches it made.
     let jwks: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("jwks.json"))?)?;
@@ -105,14 +109,15 @@ async fn serve(
         } else {
             builder.rule(Rule::mfa("/v1/**"))
         };
+        // The key set and the fetch counter are served by this same Router.
+        let builder = builder
+            .rule(Rule::public("/jwks"))
+            .rule(Rule::public("/stats"));
         Ok(builder.build()?)
     };
     let mut fetches: Option<RequireMfaLayer> = None;
-    let app = match mode {
-        "bare" => app,
-        "noop" => app.layer(tower::util::MapRequestLayer::new(
-            |req: axum::extract::Request| req,
-        )),
+    let guard = match mode {
+        "bare" | "noop" => None,
         "layer" | "layer-nocache" | "layer-dpop" | "layer-rotation" | "layer-outage" => {
             let cache = if mode != "layer-nocache" {
                 tower_mfa::DEFAULT_CACHE_BYTES
@@ -121,13 +126,12 @@ async fn serve(
             };
             let layer = layer(cache)?;
             fetches = Some(layer.clone());
-            // `into_axum()`: responses in axum's own body type, not boxed
-            // again by `Router::layer`.
-            app.layer(layer.into_axum())
+            Some(layer)
         }
         other => return Err(format!("unknown LOAD_MODE {other}").into()),
     };
-    let app = app
+    let app = Router::new()
+        .route("/v1/customers", get(customers))
         .route(
             "/jwks",
             get(move || {
@@ -154,7 +158,20 @@ async fn serve(
             }),
         );
     println!("{mode} listening on {local}");
-    axum::serve(listener, app).await?;
+    match (mode, guard) {
+        ("noop", _) => {
+            let noop = MapRequestLayer::new(|req: axum::extract::Request| req);
+            let service = ServiceExt::<axum::extract::Request>::into_make_service(noop.layer(app));
+            axum::serve(listener, service).await?;
+        }
+        // `into_axum()`: responses in axum's own body type, as `serve` wants.
+        (_, Some(guard)) => {
+            let guarded = guard.into_axum().layer(app);
+            let service = ServiceExt::<axum::extract::Request>::into_make_service(guarded);
+            axum::serve(listener, service).await?;
+        }
+        (_, None) => axum::serve(listener, app).await?,
+    }
     Ok(())
 }
 

@@ -51,6 +51,7 @@ impl Claims {
 
     /// The claims of a JSON map (inspect, tests); `None` when a claim the
     /// crate reads has the wrong type.
+    #[cfg(any(test, feature = "cli"))]
     pub(crate) fn from_payload(map: Map<String, Value>) -> Option<Self> {
         let json = serde_json::to_vec(&map).ok()?;
         Self::new(Payload::parse(json).ok()?)

@@ -213,6 +213,7 @@ fn text<'a>(shape: Option<&'a Shape<'_>>) -> Option<&'a str> {
 // reports each of them from a JSON map).
 
 /// No `crit`, `zip`, `cty`, `b64` or JWE parameter.
+#[cfg(feature = "cli")]
 pub(crate) fn check_params(header: &Map<String, Value>) -> Result<(), Reason> {
     if REJECTED_HEADER_PARAMS
         .iter()
@@ -224,6 +225,7 @@ pub(crate) fn check_params(header: &Map<String, Value>) -> Result<(), Reason> {
 }
 
 /// `alg` is a string naming a supported algorithm (case-sensitive).
+#[cfg(feature = "cli")]
 pub(crate) fn check_alg(header: &Map<String, Value>) -> Result<Algorithm, Reason> {
     alg_named(header.get("alg").and_then(Value::as_str))
 }
@@ -234,6 +236,7 @@ fn alg_named(alg: Option<&str>) -> Result<Algorithm, Reason> {
 }
 
 /// `typ` is absent or accepted by `typ`.
+#[cfg(feature = "cli")]
 pub(crate) fn check_typ(header: &Map<String, Value>, typ: TypPolicy) -> Result<(), Reason> {
     typ_accepted(header.get("typ").map(Value::as_str), typ)
 }
@@ -257,6 +260,7 @@ fn typ_accepted(typ: Option<Option<&str>>, policy: TypPolicy) -> Result<(), Reas
 }
 
 /// `kid` is a non-empty string.
+#[cfg(feature = "cli")]
 pub(crate) fn check_kid(header: &Map<String, Value>) -> Result<Box<str>, Reason> {
     kid_named(header.get("kid").and_then(Value::as_str))
 }
@@ -290,6 +294,7 @@ impl Jws<'_> {
     }
 
     /// Decodes the payload as a JSON map (inspect).
+    #[cfg(feature = "cli")]
     pub(crate) fn payload(&self) -> Result<Map<String, Value>, Reason> {
         decode_segment(self.payload)
     }

@@ -17,7 +17,7 @@ use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents, RSA_PKCS1_20
 use axum08::body::Body;
 use axum08::http::{header, Request, Response, StatusCode};
 use axum08::routing::get;
-use axum08::{Json, Router};
+use axum08::{Json, Router, ServiceExt as _};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures_util::future::Either;
@@ -88,7 +88,10 @@ impl Verifier {
         let input = &token[..h.len() + 1 + p.len()];
         self.key.verify_sig(input.as_bytes(), &sig).ok()?;
         let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).ok()?).ok()?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_secs_f64();
         let audience_ok = match &claims.aud {
             Some(Audience::One(a)) => a == AUDIENCE,
             Some(Audience::Many(a)) => a.iter().any(|a| a == AUDIENCE),
@@ -191,11 +194,16 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let app = Router::new()
-            .route("/v1/customers", get(customers))
-            .layer(guard);
+        // Around the whole Router, as examples/load_target.rs places
+        // RequireMfaLayer.
+        let app = guard.layer(Router::new().route("/v1/customers", get(customers)));
         let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
-        println!("hand-written listening on {}", listener.local_addr().unwrap());
-        axum08::serve(listener, app).await.unwrap();
+        println!(
+            "hand-written listening on {}",
+            listener.local_addr().unwrap()
+        );
+        axum08::serve(listener, app.into_make_service())
+            .await
+            .unwrap();
     });
 }
