@@ -118,7 +118,7 @@ impl TokenCache {
     /// Remembers a verified token until `deadline` (seconds since the epoch).
     pub(crate) fn insert(
         &self,
-        token: &str,
+        token: &[u8],
         claims: Claims,
         signer: Signer,
         deadline: f64,
@@ -135,7 +135,7 @@ impl TokenCache {
         // benches/flood.rs against the process RSS.
         let weight =
             u32::try_from(token.len().saturating_mul(5).saturating_add(1280)).unwrap_or(u32::MAX);
-        let token: Arc<[u8]> = token.as_bytes().into();
+        let token: Arc<[u8]> = token.into();
         let entry = Entry {
             claims,
             issuer: signer.issuer,

@@ -272,7 +272,7 @@ pub mod __fuzz {
     /// For any fault in the token's shape or header.
     pub fn parse_token(token: &str) -> Result<(), crate::Reason> {
         crate::token::jws::parse(
-            token,
+            token.as_bytes(),
             crate::DEFAULT_MAX_TOKEN_LEN,
             crate::token::jws::TypPolicy::Lenient,
         )

@@ -30,6 +30,8 @@ pub struct Claims(Arc<Inner>);
 struct Inner {
     /// The payload's JSON text, as signed.
     json: String,
+    /// Strings the JSON escaped, unescaped.
+    unescaped: Vec<Box<str>>,
     /// The claims the crate reads; their strings are spans of `json`.
     registered: Registered,
     /// Every claim as JSON, built on first use ([`Claims::get`]).
@@ -43,6 +45,7 @@ impl Claims {
         (!payload.wrong_type).then(|| {
             Self(Arc::new(Inner {
                 json: payload.json,
+                unescaped: payload.unescaped,
                 registered: payload.registered,
                 raw: OnceLock::new(),
             }))
@@ -62,14 +65,18 @@ impl Claims {
     }
 
     /// A string claim read into `slot`.
-    pub(crate) fn text<'a>(&'a self, slot: &'a Option<Slot>) -> Option<&'a str> {
-        slot.as_ref().map(|s| s.get(&self.0.json))
+    pub(crate) fn text(&self, slot: &Option<Slot>) -> Option<&str> {
+        slot.map(|s| self.get_text(s))
+    }
+
+    fn get_text(&self, slot: Slot) -> &str {
+        slot.get(&self.0.json, &self.0.unescaped)
     }
 
     /// `ver` when it is a string (Entra's `"1.0"`/`"2.0"`).
     pub(crate) fn version(&self) -> Option<&str> {
         match &self.0.registered.ver {
-            Some(Version::Text(slot)) => Some(slot.get(&self.0.json)),
+            Some(Version::Text(slot)) => Some(self.get_text(*slot)),
             _ => None,
         }
     }
@@ -85,7 +92,7 @@ impl Claims {
         match (cnf, member(cnf)) {
             (Cnf::Absent, _) | (Cnf::Object { .. }, Some(Member::Absent)) => Ok(None),
             (Cnf::Object { .. }, Some(Member::Text(slot))) => {
-                let value = slot.get(&self.0.json);
+                let value = self.get_text(*slot);
                 if value.is_empty() {
                     Err(crate::error::Reason::ClaimType)
                 } else {
@@ -184,7 +191,7 @@ impl Claims {
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         let r = &self.0.registered;
         let (spaced, list) = match r.scp.as_ref().or(r.scope.as_ref()) {
-            Some(Scopes::Spaced(text)) => (text.get(&self.0.json), &[][..]),
+            Some(Scopes::Spaced(text)) => (self.get_text(*text), &[][..]),
             Some(Scopes::List(list)) => ("", list.as_slice()),
             None => ("", &[][..]),
         };

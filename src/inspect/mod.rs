@@ -363,7 +363,7 @@ fn run(input: &str, opts: &Options, keys: Option<&KeySet>) -> Result<Report, Err
         if !is_b64token(token.as_bytes()) {
             return Err(Reason::MalformedBearer);
         }
-        let jws = jws::parse(token, opts.max_token_len, typ)?;
+        let jws = jws::parse(token.as_bytes(), opts.max_token_len, typ)?;
         if let Some(keys) = keys {
             let verified = keys
                 .get(&jws.kid)

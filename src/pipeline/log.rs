@@ -56,13 +56,15 @@ fn event(
     let kind = reason.map_or("", |r| r.kind().as_str());
     crate::metrics::decision(outcome, kind, issuer);
     let issuer = issuer.map_or("", |name| &**name);
-    let tid = claims.and_then(Claims::tenant_id).unwrap_or("");
-    let oid = claims.and_then(Claims::object_id).unwrap_or("");
-    let app = claims.and_then(Claims::client_id).unwrap_or("");
+    // Claim values are read inside the macros: only when a subscriber takes
+    // the event.
+    let tid = || Escaped(claims.and_then(Claims::tenant_id).unwrap_or(""));
+    let oid = || Escaped(claims.and_then(Claims::object_id).unwrap_or(""));
+    let app = || Escaped(claims.and_then(Claims::client_id).unwrap_or(""));
     if outcome == "allow" {
-        tracing::debug!(target: "tower_mfa::decision", outcome, issuer = %issuer, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request allowed");
+        tracing::debug!(target: "tower_mfa::decision", outcome, issuer = %issuer, rule = %rule.name, access = rule.access.as_str(), tenant = %tid(), oid = %oid(), app_id = %app(), exemption = %exemption, "request allowed");
     } else {
-        tracing::info!(target: "tower_mfa::decision", outcome, reason = reason_code, kind, issuer = %issuer, rule = %rule.name, access = rule.access.as_str(), tenant = %Escaped(tid), oid = %Escaped(oid), app_id = %Escaped(app), exemption = %exemption, "request refused");
+        tracing::info!(target: "tower_mfa::decision", outcome, reason = reason_code, kind, issuer = %issuer, rule = %rule.name, access = rule.access.as_str(), tenant = %tid(), oid = %oid(), app_id = %app(), exemption = %exemption, "request refused");
     }
 }
 

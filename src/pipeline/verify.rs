@@ -32,12 +32,9 @@ impl Pipeline {
             crate::metrics::token_cache(false);
         }
         // Not in the cache: check the grammar (`b64token` is ASCII).
-        let Some(token) = is_b64token(token)
-            .then(|| std::str::from_utf8(token).ok())
-            .flatten()
-        else {
+        if !is_b64token(token) {
             return Verified::Refused(Reason::MalformedBearer);
-        };
+        }
         let (jws, payload, issuer) = match self.parse_and_route(token) {
             Ok(parsed) => parsed,
             Err(reason) => return Verified::Refused(reason),
@@ -46,14 +43,18 @@ impl Pipeline {
         match trusted.keys.lookup(&jws.kid, now) {
             Lookup::Found(key) => self.check(&jws, payload, issuer, &key, now),
             Lookup::Refused(reason) => Verified::Refused(reason),
-            Lookup::Fetch => Verified::Fetch(token.into()),
+            // ASCII (checked above): the conversion cannot fail.
+            Lookup::Fetch => match String::from_utf8(token.to_vec()) {
+                Ok(token) => Verified::Fetch(token.into_boxed_str()),
+                Err(_) => Verified::Refused(Reason::MalformedBearer),
+            },
         }
     }
 
     /// Step 3 once more, after fetching the key [`Pipeline::verify`] asked for.
     /// Never answers [`Verified::Fetch`].
     pub(crate) async fn verify_fetched(&self, token: &str) -> Verified {
-        let (jws, payload, issuer) = match self.parse_and_route(token) {
+        let (jws, payload, issuer) = match self.parse_and_route(token.as_bytes()) {
             Ok(parsed) => parsed,
             Err(reason) => return Verified::Refused(reason),
         };
@@ -67,7 +68,7 @@ impl Pipeline {
     /// any key is looked up: a key is only ever looked up at the issuer the
     /// token claims, and the signature check then proves that claim), then
     /// that issuer's `typ` policy.
-    fn parse_and_route<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Payload, usize), Reason> {
+    fn parse_and_route<'t>(&self, token: &'t [u8]) -> Result<(Jws<'t>, Payload, usize), Reason> {
         let jws = jws::parse(token, self.max_token_len, TypPolicy::Lenient)?;
         let payload = jws.parse_payload()?;
         let issuer = route(&self.issuers, &payload)?;

@@ -167,30 +167,43 @@ impl<'de> DeserializeSeed<'de> for Name {
 }
 
 /// The member names met in one object, to refuse a second of any.
-/// A short list while small, a hash set (SipHash: a hostile document cannot
-/// make it quadratic) once an object has many members.
-#[derive(Default)]
+/// An inline list while small (no allocation for the usual handful), a hash
+/// set (SipHash: a hostile document cannot make it quadratic) once an
+/// object has many members.
 pub(crate) struct Seen<'de> {
-    few: Vec<Text<'de>>,
+    few: [Option<Text<'de>>; FEW],
+    len: usize,
     many: HashSet<Text<'de>>,
 }
 
 /// Members kept in the list before switching to the set.
 const FEW: usize = 16;
 
+impl Default for Seen<'_> {
+    fn default() -> Self {
+        Self {
+            few: [const { None }; FEW],
+            len: 0,
+            many: HashSet::new(),
+        }
+    }
+}
+
 impl<'de> Seen<'de> {
     /// Records `name`; an error when it was met before.
     pub(crate) fn insert<E: de::Error>(&mut self, name: Text<'de>) -> Result<(), E> {
-        let new = if self.many.is_empty() && self.few.len() < FEW {
-            if self.few.contains(&name) {
+        let new = if self.len < FEW {
+            if self.few[..self.len].iter().flatten().any(|n| *n == name) {
                 false
             } else {
-                self.few.push(name);
+                self.few[self.len] = Some(name);
+                self.len += 1;
                 true
             }
         } else {
             if self.many.is_empty() {
-                self.many.extend(self.few.drain(..));
+                self.many
+                    .extend(self.few.iter_mut().filter_map(Option::take));
             }
             self.many.insert(name)
         };
