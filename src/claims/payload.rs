@@ -524,7 +524,133 @@ impl<'de> Visitor<'de> for CnfSeed<'_, '_> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
     use super::*;
+    use crate::claims::Claims;
+    use crate::token::json::parse_object;
+
+    /// JSON text: objects (member names from a small set, so repeats are
+    /// common, some written with escapes), arrays, strings with and without
+    /// escapes, numbers, literals.
+    fn json_text() -> impl Strategy<Value = String> {
+        let name = prop::sample::select(vec![
+            "iss",
+            "amr",
+            "aud",
+            "exp",
+            "scp",
+            "ver",
+            "cnf",
+            "jkt",
+            "x5t#S256",
+            "sub",
+            "tid",
+            "a",
+            "b",
+            r"\u0061mr",
+            r"i\u0073s",
+            "authenticationmethodsreferences",
+        ]);
+        let leaf = prop_oneof![
+            prop::sample::select(vec![
+                r#""mfa""#,
+                r#""pwd""#,
+                r#""a\"b""#,
+                r#""\u00e9""#,
+                r#""""#,
+                "1",
+                "-2.5",
+                "1e3",
+                "17000000000",
+                "true",
+                "null",
+                "[]",
+                "{}",
+            ])
+            .prop_map(str::to_owned),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                prop::collection::vec((name.clone(), inner), 0..7).prop_map(|members| {
+                    let members: Vec<String> = members
+                        .iter()
+                        .map(|(n, v)| format!(r#""{n}":{v}"#))
+                        .collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    /// The old reading of a payload, from the JSON map: whether a claim the
+    /// crate reads has the wrong type.
+    fn wrong_type_in(map: &Map<String, Value>) -> bool {
+        let text = |v: &Value| v.is_string();
+        let texts = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+        map.iter().any(|(name, v)| match name.as_str() {
+            "iss" | "sub" | "jti" | "acr" | "tid" | "oid" | "appid" | "azp" | "client_id"
+            | "idtyp" | "upn" | "name" => !text(v),
+            "exp" | "nbf" | "iat" | "auth_time" => !v.is_number(),
+            "amr" | "acrs" | "roles" | "xms_cc" => !texts(v),
+            "aud" | "scp" | "scope" => !text(v) && !texts(v),
+            "ver" => !text(v) && !v.is_number(),
+            _ => false,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        /// The one-pass parse refuses exactly what the `Value` parse refuses
+        /// (duplicates told apart from other faults), and reads the same
+        /// claims from what both accept.
+        #[test]
+        fn one_pass_parse_agrees_with_the_value_parse(
+            text in json_text(),
+            cut in prop::option::of(0..64usize),
+            tail in prop::sample::select(vec!["", " ", "x", "}", ",1"]),
+        ) {
+            let mut text = text;
+            if let Some(cut) = cut {
+                text.truncate(text.len().saturating_sub(cut));
+            }
+            text.push_str(tail);
+            let old = parse_object(text.as_bytes());
+            let new = Payload::parse(text.clone().into_bytes());
+            match (&old, &new) {
+                (Ok(map), Ok(payload)) => {
+                    prop_assert_eq!(payload.wrong_type, wrong_type_in(map), "{}", text);
+                    let iss = map.get("iss").and_then(Value::as_str);
+                    prop_assert_eq!(payload.issuer(), iss);
+                    if !payload.wrong_type {
+                        let claims = Claims::new(Payload::parse(text.clone().into_bytes()).unwrap()).unwrap();
+                        let amr: Vec<&str> = map.get("amr").and_then(Value::as_array)
+                            .map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                        prop_assert_eq!(claims.amr().iter().map(String::as_str).collect::<Vec<_>>(), amr);
+                        prop_assert_eq!(claims.subject(), map.get("sub").and_then(Value::as_str));
+                        prop_assert_eq!(claims.as_map(), map);
+                        let jkt = match map.get("cnf") {
+                            None => Ok(None),
+                            Some(Value::Object(cnf)) => match cnf.get("jkt") {
+                                None => Ok(None),
+                                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str())),
+                                Some(_) => Err(Reason::ClaimType),
+                            },
+                            Some(_) => Err(Reason::ClaimType),
+                        };
+                        prop_assert_eq!(crate::dpop::bound_key(&claims), jkt);
+                    }
+                }
+                (Err(true), Err(Reason::DuplicateMember))
+                | (Err(false), Err(Reason::MalformedJson)) => {}
+                _ => prop_assert!(false, "{text}: value parse {old:?}, one pass {new:?}"),
+            }
+        }
+    }
 
     fn parse(json: &str) -> Result<Payload, Reason> {
         Payload::parse(json.as_bytes().to_vec())

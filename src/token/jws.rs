@@ -320,6 +320,90 @@ impl Jws<'_> {
 mod tests {
     use super::TypPolicy;
 
+    /// The one-pass header read gives the same verdict as the checks on a
+    /// JSON map that `inspect` reports one by one.
+    #[cfg(feature = "cli")]
+    mod header_agreement {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn header_text() -> impl Strategy<Value = String> {
+            let name = prop::sample::select(vec![
+                "alg",
+                "kid",
+                "typ",
+                "crit",
+                "zip",
+                "jwk",
+                "x5c",
+                "enc",
+                r"\u0061lg",
+                "b64",
+            ]);
+            let value = prop::sample::select(vec![
+                r#""RS256""#,
+                r#""ES256""#,
+                r#""none""#,
+                r#""HS256""#,
+                r#""rs256""#,
+                r#""k1""#,
+                r#""""#,
+                r#""JWT""#,
+                r#""at+jwt""#,
+                r#""application/at+jwt""#,
+                r#""jwt""#,
+                "1",
+                "null",
+                "true",
+                "[]",
+                r#"{"a":1}"#,
+                r#"{"a":1,"a":2}"#,
+                r#"["x",{"b":0,"b":0}]"#,
+            ]);
+            prop::collection::vec((name, value), 0..6).prop_map(|members| {
+                let members: Vec<String> = members
+                    .iter()
+                    .map(|(n, v)| format!(r#""{n}":{v}"#))
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            })
+        }
+
+        fn old_checks(
+            header: &[u8],
+            typ: TypPolicy,
+        ) -> Result<(Algorithm, Box<str>, bool), Reason> {
+            let map = decode_segment(header)?;
+            check_params(&map)?;
+            let alg = check_alg(&map)?;
+            check_typ(&map, typ)?;
+            let kid = check_kid(&map)?;
+            Ok((alg, kid, check_typ(&map, TypPolicy::Rfc9068).is_ok()))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+            #[test]
+            fn one_pass_header_agrees_with_the_map_checks(
+                text in header_text(),
+                strict in any::<bool>(),
+                tail in prop::sample::select(vec!["", " ", "x", "]"]),
+            ) {
+                let text = format!("{text}{tail}");
+                let header = URL_SAFE_NO_PAD.encode(&text);
+                let token = format!("{header}.e30.c2ln");
+                let typ = if strict { TypPolicy::Rfc9068 } else { TypPolicy::Lenient };
+                let new = parse(token.as_bytes(), 16 * 1024, typ)
+                    .map(|jws| (jws.alg, jws.kid, jws.rfc9068_typ));
+                prop_assert_eq!(new, old_checks(header.as_bytes(), typ), "{}", text);
+            }
+        }
+    }
+
     #[test]
     fn lenient_typ_is_the_default() {
         assert_eq!(TypPolicy::default(), TypPolicy::Lenient);
