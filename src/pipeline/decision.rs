@@ -27,8 +27,9 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// A decision on `claims` for unit tests of what reads the extension.
-    #[cfg(test)]
+    /// A decision on `claims` for unit tests of what reads the extension
+    /// (the axum and tonic adapters).
+    #[cfg(all(test, any(feature = "axum", feature = "tonic")))]
     pub(crate) fn for_claims(claims: Claims) -> Self {
         Self {
             claims,
