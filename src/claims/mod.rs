@@ -1,6 +1,7 @@
 //! The verified claims of a token, as handlers see them.
 
 mod payload;
+mod registered;
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -9,8 +10,9 @@ use std::time::SystemTime;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-pub(crate) use payload::{
-    Audience, Cnf, IssShape, LONG_AMR_NAMES, Member, Payload, Registered, Scopes, Slot, Version,
+pub(crate) use payload::{IssShape, Payload};
+pub(crate) use registered::{
+    Audience, Cnf, LONG_AMR_NAMES, Member, Registered, Scopes, Slot, Version,
 };
 
 use crate::time::from_unix_seconds;

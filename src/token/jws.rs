@@ -8,11 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-
-use super::json::{Name, Seen, Shape, ShapeOf, Skip, is_duplicate, parse_object};
+use super::header::{read_header, text};
+use super::json::parse_object;
 use crate::claims::Payload;
 use crate::error::Reason;
 use crate::jwks::VerifyingKey;
@@ -133,87 +130,6 @@ pub(crate) fn decode_segment(segment: impl AsRef<[u8]>) -> Result<Map<String, Va
 const SHORT_HEADER_LEN: usize = 512;
 /// The bytes they decode to.
 const SHORT_HEADER_BYTES: usize = SHORT_HEADER_LEN / 4 * 3;
-
-/// The header members the checks read, from one strict pass.
-struct HeaderFields<'de> {
-    alg: Option<Shape<'de>>,
-    typ: Option<Shape<'de>>,
-    kid: Option<Shape<'de>>,
-    /// A member of [`REJECTED_HEADER_PARAMS`] is present.
-    rejected: bool,
-}
-
-fn read_header(json: &[u8]) -> Result<HeaderFields<'_>, Reason> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    HeaderSeed
-        .deserialize(&mut de)
-        .and_then(|fields| de.end().map(|()| fields))
-        .map_err(|e| {
-            if is_duplicate(&e) {
-                Reason::DuplicateMember
-            } else {
-                Reason::MalformedJson
-            }
-        })
-}
-
-struct HeaderSeed;
-
-impl<'de> DeserializeSeed<'de> for HeaderSeed {
-    type Value = HeaderFields<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for HeaderSeed {
-    type Value = HeaderFields<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element_seed(Skip)?.is_some() {}
-        Err(de::Error::custom("not an object"))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        let mut fields = HeaderFields {
-            alg: None,
-            typ: None,
-            kid: None,
-            rejected: false,
-        };
-        let mut seen = Seen::default();
-        while let Some(name) = access.next_key_seed(Name)? {
-            let slot = match name.as_str() {
-                "alg" => Some(&mut fields.alg),
-                "typ" => Some(&mut fields.typ),
-                "kid" => Some(&mut fields.kid),
-                other => {
-                    fields.rejected |= REJECTED_HEADER_PARAMS.contains(&other);
-                    None
-                }
-            };
-            match slot {
-                Some(slot) => *slot = Some(access.next_value_seed(ShapeOf)?),
-                None => access.next_value_seed(Skip)?,
-            }
-            seen.insert(name)?;
-        }
-        Ok(fields)
-    }
-}
-
-/// A member's string value (`None`: absent or not a string).
-fn text<'a>(shape: Option<&'a Shape<'_>>) -> Option<&'a str> {
-    match shape {
-        Some(Shape::Text(t)) => Some(t.as_str()),
-        _ => None,
-    }
-}
 
 // The header checks one by one, in the order `parse` applies them (`inspect`
 // reports each of them from a JSON map).
