@@ -20,7 +20,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::FutureExt;
 use http::{Request, Response};
 use serde_json::json;
-use tower::{Layer, ServiceExt};
+use tower::{Layer, Service, ServiceExt};
 use tower_mfa::jwks::{KeySet, VerifyingKey};
 use tower_mfa::{RequireMfaLayer, Rule};
 
@@ -102,53 +102,19 @@ fn main() {
         req
     };
 
-    const N: u64 = 1000;
-    let measure = |name: &str, call: &dyn Fn(Request<Body>) -> bool| {
-        assert!(call(request()));
-        let mut requests: Vec<_> = (0..N).map(|_| request()).collect();
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
-        for req in requests.drain(..) {
-            assert!(call(req));
-        }
-        let after = ALLOCATIONS.load(Ordering::Relaxed);
-        println!(
-            "{name:<28} {:>6.2} allocations per request",
-            (after - before) as f64 / N as f64
-        );
+    let count = |name: &str, per: f64| {
+        println!("{name:<28} {per:>6.2} allocations per request");
+        per
     };
-
-    let bare = inner;
-    measure("bare service", &|req| {
-        bare.oneshot(req)
-            .now_or_never()
-            .unwrap()
-            .unwrap()
-            .status()
-            .is_success()
-    });
+    count("bare service", per_request(&inner, &request));
     let cached = layer(tower_mfa::DEFAULT_CACHE_BYTES).layer(inner);
-    measure("layer, cached token", &|req| {
-        cached
-            .clone()
-            .oneshot(req)
-            .now_or_never()
-            .unwrap()
-            .unwrap()
-            .status()
-            .is_success()
-    });
+    count("layer, cached token", per_request(&cached, &request));
     let cold = layer(0).layer(inner);
-    measure("layer, cold token (no cache)", &|req| {
-        cold.clone()
-            .oneshot(req)
-            .now_or_never()
-            .unwrap()
-            .unwrap()
-            .status()
-            .is_success()
-    });
+    count("layer, cold token (no cache)", per_request(&cold, &request));
 
-    // The same in an axum Router, as examples/load_target.rs serves it.
+    // The same in an axum Router: with `Router::layer`, then with the
+    // middleware around the whole Router, as examples/load_target.rs serves
+    // it (no route is boxed again).
     let router_request = || {
         let mut req = Request::get("/v1/customers")
             .body(axum::body::Body::empty())
@@ -159,122 +125,91 @@ fn main() {
     };
     // `with_state(())` as `axum::serve` does: handlers become routes once,
     // not on every request.
-    let measure_router = |name: &str, router: axum::Router| {
-        let router: axum::Router = router.with_state(());
-        let call = |req: Request<axum::body::Body>| {
-            router
-                .clone()
-                .oneshot(req)
-                .now_or_never()
-                .unwrap()
-                .unwrap()
-                .status()
-                .is_success()
-        };
-        assert!(call(router_request()));
-        let mut requests: Vec<_> = (0..N).map(|_| router_request()).collect();
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
-        for req in requests.drain(..) {
-            assert!(call(req));
-        }
-        let after = ALLOCATIONS.load(Ordering::Relaxed);
-        let per = (after - before) as f64 / N as f64;
-        println!("{name:<28} {per:>6.2} allocations per request");
-        per
+    let app = || {
+        axum::Router::new()
+            .route("/v1/customers", axum::routing::get(|| async { "ok" }))
+            .with_state::<()>(())
     };
-    let app = || axum::Router::new().route("/v1/customers", axum::routing::get(|| async { "ok" }));
-    let bare = measure_router("router: bare", app());
-    let noop = measure_router(
-        "router: no-op middleware",
-        app().layer(tower::util::MapRequestLayer::new(
-            |req: axum::extract::Request| req,
-        )),
-    );
+    let noop = || tower::util::MapRequestLayer::new(|req: axum::extract::Request| req);
     // The price of any one request extension in a Router: axum has put three
     // there already (`OriginalUri`, `MatchedPath`, `UrlParams`), so a fourth
     // grows the map's table besides boxing the value.
-    let one_extension = measure_router(
-        "router: no-op + 1 extension",
-        app().layer(tower::util::MapRequestLayer::new(
-            |mut req: axum::extract::Request| {
-                req.extensions_mut().insert(7u64);
-                req
-            },
-        )),
-    );
-    let plain = measure_router(
-        "router: layer, cached token",
-        app().layer(layer(tower_mfa::DEFAULT_CACHE_BYTES)),
-    );
-    let axum_layer = measure_router(
-        "router: into_axum(), cached",
-        app().layer(layer(tower_mfa::DEFAULT_CACHE_BYTES).into_axum()),
-    );
+    let one_extension = || {
+        tower::util::MapRequestLayer::new(|mut req: axum::extract::Request| {
+            req.extensions_mut().insert(7u64);
+            req
+        })
+    };
+    let in_router =
+        |name: &str, router: axum::Router| count(name, per_request(&router, &router_request));
+    let bare = in_router("router: bare", app());
+    let over = [
+        in_router("router: no-op middleware", app().layer(noop())),
+        in_router("router: no-op + 1 extension", app().layer(one_extension())),
+        in_router(
+            "router: layer, cached token",
+            app().layer(layer(tower_mfa::DEFAULT_CACHE_BYTES)),
+        ),
+        in_router(
+            "router: into_axum(), cached",
+            app().layer(layer(tower_mfa::DEFAULT_CACHE_BYTES).into_axum()),
+        ),
+    ]
+    .map(|per| per - bare);
     println!(
         "router, over bare: no-op {:.2}, no-op + 1 extension {:.2}, layer {:.2}, into_axum() {:.2}",
-        noop - bare,
-        one_extension - bare,
-        plain - bare,
-        axum_layer - bare
+        over[0], over[1], over[2], over[3]
     );
-
-    // The middleware around the whole Router, as examples/load_target.rs
-    // serves it: no route is boxed again.
-    let measure_wrapped = |name: &str, call: &dyn Fn(Request<axum::body::Body>) -> bool| {
-        assert!(call(router_request()));
-        let mut requests: Vec<_> = (0..N).map(|_| router_request()).collect();
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
-        for req in requests.drain(..) {
-            assert!(call(req));
-        }
-        let after = ALLOCATIONS.load(Ordering::Relaxed);
-        let per = (after - before) as f64 / N as f64;
-        println!("{name:<28} {per:>6.2} allocations per request");
-        per
-    };
-    let router: axum::Router = app().with_state(());
-    let noop =
-        tower::util::MapRequestLayer::new(|req: axum::extract::Request| req).layer(router.clone());
-    let wrapped_noop = measure_wrapped("around router: no-op", &|req| {
-        noop.clone()
-            .oneshot(req)
-            .now_or_never()
-            .unwrap()
-            .unwrap()
-            .status()
-            .is_success()
-    });
-    let one = tower::util::MapRequestLayer::new(|mut req: axum::extract::Request| {
-        req.extensions_mut().insert(7u64);
-        req
-    })
-    .layer(router.clone());
-    let wrapped_one = measure_wrapped("around router: 1 extension", &|req| {
-        one.clone()
-            .oneshot(req)
-            .now_or_never()
-            .unwrap()
-            .unwrap()
-            .status()
-            .is_success()
-    });
-    let guarded = layer(tower_mfa::DEFAULT_CACHE_BYTES)
-        .into_axum()
-        .layer(router);
-    let wrapped_layer = measure_wrapped("around router: layer", &|req| {
-        guarded
-            .clone()
-            .oneshot(req)
-            .now_or_never()
-            .unwrap()
-            .unwrap()
-            .status()
-            .is_success()
-    });
+    let around = [
+        count(
+            "around router: no-op",
+            per_request(&noop().layer(app()), &router_request),
+        ),
+        count(
+            "around router: 1 extension",
+            per_request(&one_extension().layer(app()), &router_request),
+        ),
+        count(
+            "around router: layer",
+            per_request(
+                &layer(tower_mfa::DEFAULT_CACHE_BYTES)
+                    .into_axum()
+                    .layer(app()),
+                &router_request,
+            ),
+        ),
+    ]
+    .map(|per| per - bare);
     println!(
         "around the router, over bare: no-op {:.2}, no-op + 1 extension {:.2}, layer {:.2}",
-        wrapped_noop - bare,
-        wrapped_one - bare,
-        wrapped_layer - bare
+        around[0], around[1], around[2]
     );
+}
+
+const N: u64 = 1000;
+
+/// Heap allocations per request through `svc`, over `N` fresh requests made
+/// before counting (one call first, so nothing lazy is counted); each must pass.
+fn per_request<S, B, R>(svc: &S, request: &dyn Fn() -> Request<B>) -> f64
+where
+    S: Service<Request<B>, Response = Response<R>> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    let passes = |req| {
+        svc.clone()
+            .oneshot(req)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .status()
+            .is_success()
+    };
+    assert!(passes(request()));
+    let requests: Vec<_> = (0..N).map(|_| request()).collect();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for req in requests {
+        assert!(passes(req));
+    }
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    (after - before) as f64 / N as f64
 }
