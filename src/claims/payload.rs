@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::registered::{Cnf, Field, LONG_AMR_NAMES, Member, Registered, Slots};
 use crate::error::Reason;
-use crate::token::json::{DUPLICATE, Name, Seen, Shape, ShapeOf, Skip, is_duplicate};
+use crate::token::json::{DUPLICATE, Name, Seen, Shape, ShapeOf, Skip, not_an_object, read_strict};
 
 /// How the payload's `iss` looked (the token is routed by it before the
 /// signature check).
@@ -38,22 +38,13 @@ impl Payload {
     /// repeated member name anywhere, [`Reason::MalformedJson`] for anything
     /// else that is not one JSON object.
     pub(crate) fn parse(json: Vec<u8>) -> Result<Self, Reason> {
-        let mut de = serde_json::Deserializer::from_slice(&json);
         let mut slots = Slots {
             base: &json,
             unescaped: Vec::new(),
         };
-        let read = Top { slots: &mut slots }
-            .deserialize(&mut de)
-            .and_then(|read| de.end().map(|()| read));
+        let read = read_strict(&json, Top { slots: &mut slots });
         let unescaped = slots.unescaped;
-        let (registered, iss, wrong_type) = read.map_err(|e| {
-            if is_duplicate(&e) {
-                Reason::DuplicateMember
-            } else {
-                Reason::MalformedJson
-            }
-        })?;
+        let (registered, iss, wrong_type) = read?;
         // The parse read every byte: strings as UTF-8, the rest ASCII.
         let json = String::from_utf8(json).map_err(|_| Reason::MalformedJson)?;
         Ok(Self {
@@ -95,9 +86,8 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
 
     /// Not an object; still checked for duplicates inside, as the
     /// `serde_json::Value` parse would.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element_seed(Skip)?.is_some() {}
-        Err(de::Error::custom("not an object"))
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        not_an_object(seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {

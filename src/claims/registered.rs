@@ -56,7 +56,7 @@ impl Slots<'_> {
         };
         span.unwrap_or_else(|| {
             let index = u32::try_from(self.unescaped.len()).unwrap_or(u32::MAX);
-            self.unescaped.push(into_string(text).into_boxed_str());
+            self.unescaped.push(text.into_string().into_boxed_str());
             Slot {
                 start: UNESCAPED,
                 end: index,
@@ -219,20 +219,7 @@ impl Field {
 }
 
 fn strings(texts: Vec<Text<'_>>) -> Vec<String> {
-    texts
-        .into_iter()
-        .map(|t| match t {
-            Text::Borrowed(s) => s.to_owned(),
-            Text::Owned(s) => s,
-        })
-        .collect()
-}
-
-fn into_string(text: Text<'_>) -> String {
-    match text {
-        Text::Borrowed(s) => s.to_owned(),
-        Text::Owned(s) => s,
-    }
+    texts.into_iter().map(Text::into_string).collect()
 }
 
 impl Registered {
@@ -280,7 +267,7 @@ impl Registered {
             Field::Scope => return put(&mut self.scope, scopes(shape, slots)),
             Field::Aud => {
                 let aud = match shape {
-                    Shape::Text(t) => Some(Audience::One(into_string(t))),
+                    Shape::Text(t) => Some(Audience::One(t.into_string())),
                     Shape::Texts(t) => Some(Audience::Many(strings(t))),
                     _ => None,
                 };

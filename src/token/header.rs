@@ -4,9 +4,9 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::json::{Name, Seen, Shape, ShapeOf, Skip, is_duplicate};
+use super::json::{Name, Seen, Shape, ShapeOf, Skip, not_an_object, read_strict};
 use super::jws::REJECTED_HEADER_PARAMS;
 use crate::error::Reason;
 
@@ -20,17 +20,7 @@ pub(super) struct HeaderFields<'de> {
 }
 
 pub(super) fn read_header(json: &[u8]) -> Result<HeaderFields<'_>, Reason> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    HeaderSeed
-        .deserialize(&mut de)
-        .and_then(|fields| de.end().map(|()| fields))
-        .map_err(|e| {
-            if is_duplicate(&e) {
-                Reason::DuplicateMember
-            } else {
-                Reason::MalformedJson
-            }
-        })
+    read_strict(json, HeaderSeed)
 }
 
 struct HeaderSeed;
@@ -50,9 +40,8 @@ impl<'de> Visitor<'de> for HeaderSeed {
         f.write_str("a JSON object")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element_seed(Skip)?.is_some() {}
-        Err(de::Error::custom("not an object"))
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        not_an_object(seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {

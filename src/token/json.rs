@@ -5,7 +5,7 @@
 //! attack, so we refuse the token instead.
 //!
 //! Two forms: [`parse_object`] builds a `serde_json::Value` map (inspect, and
-//! a handler's first [`Claims::get`](crate::Claims::get)); the seeds below
+//! the first time a handler asks `Claims` for one); the seeds below
 //! walk a document once without building values, keeping only what the
 //! caller asks for (the token header and the claims the layer reads), with
 //! strings borrowed from the input when they hold no escape.
@@ -16,6 +16,8 @@ use std::hash::{Hash, Hasher};
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+
+use crate::error::Reason;
 
 /// Parses a JSON object, rejecting duplicate member names anywhere inside.
 ///
@@ -32,8 +34,35 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, bool> {
 pub(crate) const DUPLICATE: &str = "duplicate member";
 
 /// Whether a parse failed on a duplicate member (else: any other fault).
-pub(crate) fn is_duplicate(e: &serde_json::Error) -> bool {
+fn is_duplicate(e: &serde_json::Error) -> bool {
     e.to_string().starts_with(DUPLICATE)
+}
+
+/// Reads one whole document (nothing but whitespace after it) with `seed`,
+/// refusing what [`parse_object`] refuses: [`Reason::DuplicateMember`] for a
+/// repeated member name anywhere, [`Reason::MalformedJson`] for any other
+/// fault.
+pub(crate) fn read_strict<'de, S: DeserializeSeed<'de>>(
+    bytes: &'de [u8],
+    seed: S,
+) -> Result<S::Value, Reason> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    seed.deserialize(&mut de)
+        .and_then(|value| de.end().map(|()| value))
+        .map_err(|e| {
+            if is_duplicate(&e) {
+                Reason::DuplicateMember
+            } else {
+                Reason::MalformedJson
+            }
+        })
+}
+
+/// A document that is an array where an object must be: refused, after its
+/// items are checked for duplicates as the `serde_json::Value` parse would.
+pub(crate) fn not_an_object<'de, A: SeqAccess<'de>, T>(mut seq: A) -> Result<T, A::Error> {
+    while seq.next_element_seed(Skip)?.is_some() {}
+    Err(de::Error::custom("not an object"))
 }
 
 struct Strict(Value);
@@ -114,6 +143,14 @@ impl Text<'_> {
     pub(crate) fn as_str(&self) -> &str {
         match self {
             Self::Borrowed(s) => s,
+            Self::Owned(s) => s,
+        }
+    }
+
+    /// The string as an owned `String` (copied only when borrowed).
+    pub(crate) fn into_string(self) -> String {
+        match self {
+            Self::Borrowed(s) => s.to_owned(),
             Self::Owned(s) => s,
         }
     }
