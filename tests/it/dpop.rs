@@ -62,11 +62,7 @@ async fn every_supported_client_key_type_passes_and_ed25519_is_read_as_eddsa() {
     ] {
         let token = token(Some(&client.jkt()));
         let proof = client.proof("POST", REQUIRED, &token, secs(&clock));
-        let a = send(
-            &layer,
-            request("POST", REQUIRED, Some(&format!("DPoP {token}")), &[&proof]),
-        )
-        .await;
+        let a = send(&layer, dpop_request("POST", REQUIRED, &token, &proof)).await;
         assert_eq!(a.status, StatusCode::OK, "{}: {a:?}", client.key.alg);
     }
     let client = Client::new(mint::TestKey::ed25519("c"));
@@ -75,11 +71,7 @@ async fn every_supported_client_key_type_passes_and_ed25519_is_read_as_eddsa() {
     header["alg"] = json!("Ed25519");
     let htu = format!("{ORIGIN}{REQUIRED}");
     let proof = client.sign(&header, &claims("GET", &htu, &token, secs(&clock)));
-    let a = send(
-        &layer,
-        request("GET", REQUIRED, Some(&format!("DPoP {token}")), &[&proof]),
-    )
-    .await;
+    let a = send(&layer, dpop_request("GET", REQUIRED, &token, &proof)).await;
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
 }
 
@@ -94,16 +86,7 @@ async fn sender_settings_answer_bearer_and_dpop_requests() {
 
     // Bearer rule (the default): a DPoP scheme is no token, as before.
     let proof = client.proof("GET", BEARER_ONLY, &bound, now);
-    let a = send(
-        &layer,
-        request(
-            "GET",
-            BEARER_ONLY,
-            Some(&format!("DPoP {bound}")),
-            &[&proof],
-        ),
-    )
-    .await;
+    let a = send(&layer, dpop_request("GET", BEARER_ONLY, &bound, &proof)).await;
     assert_eq!(
         (a.status, a.challenges.as_slice()),
         (StatusCode::UNAUTHORIZED, &["Bearer".to_owned()][..])
@@ -151,11 +134,7 @@ async fn sender_settings_answer_bearer_and_dpop_requests() {
 
     // An unbound token sent with the DPoP scheme.
     let proof = client.proof("GET", REQUIRED, &plain, now);
-    let a = send(
-        &layer,
-        request("GET", REQUIRED, Some(&format!("DPoP {plain}")), &[&proof]),
-    )
-    .await;
+    let a = send(&layer, dpop_request("GET", REQUIRED, &plain, &proof)).await;
     assert_eq!(a.challenges, [BEARER_INVALID_TOKEN, DPOP_BARE]);
 }
 
@@ -167,11 +146,7 @@ async fn a_bound_token_sent_as_bearer_is_refused_everywhere_also_from_the_cache(
     let bound = token(Some(&client.jkt()));
     // Into the token cache through a correct DPoP request first.
     let proof = client.proof("GET", REQUIRED, &bound, secs(&clock));
-    let a = send(
-        &layer,
-        request("GET", REQUIRED, Some(&format!("DPoP {bound}")), &[&proof]),
-    )
-    .await;
+    let a = send(&layer, dpop_request("GET", REQUIRED, &bound, &proof)).await;
     assert_eq!(a.status, StatusCode::OK);
     for path in [REQUIRED, ALLOWED, BEARER_ONLY] {
         let a = send(
@@ -225,11 +200,7 @@ async fn report_only_lets_a_missing_proof_through_but_never_a_wrong_one() {
     .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     let wrong = client.proof("GET", "/y", &bound, secs(&clock));
-    let a = send(
-        &layer,
-        request("GET", "/x", Some(&format!("DPoP {bound}")), &[&wrong]),
-    )
-    .await;
+    let a = send(&layer, dpop_request("GET", "/x", &bound, &wrong)).await;
     assert_eq!(
         (a.status, a.challenges.clone()),
         (
@@ -238,17 +209,9 @@ async fn report_only_lets_a_missing_proof_through_but_never_a_wrong_one() {
         )
     );
     let good = client.proof("GET", "/x", &bound, secs(&clock));
-    let a = send(
-        &layer,
-        request("GET", "/x", Some(&format!("DPoP {bound}")), &[&good]),
-    )
-    .await;
+    let a = send(&layer, dpop_request("GET", "/x", &bound, &good)).await;
     assert_eq!(a.status, StatusCode::OK);
-    let a = send(
-        &layer,
-        request("GET", "/x", Some(&format!("DPoP {bound}")), &[&good]),
-    )
-    .await;
+    let a = send(&layer, dpop_request("GET", "/x", &bound, &good)).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED, "replay");
 }
 
@@ -325,7 +288,7 @@ async fn forwarded_headers_are_read_only_when_trusted() {
     let htu = "https://edge.example.org/v1/payments";
     let proof = || client.sign(&client.header(), &claims("GET", htu, &bound, secs(&clock)));
     let forwarded = |proof: &str| {
-        let mut req = request("GET", REQUIRED, Some(&format!("DPoP {bound}")), &[proof]);
+        let mut req = dpop_request("GET", REQUIRED, &bound, proof);
         req.headers_mut()
             .insert("x-forwarded-proto", "https".parse().expect("value"));
         req.headers_mut().insert(
@@ -343,11 +306,7 @@ async fn forwarded_headers_are_read_only_when_trusted() {
     let a = send(&trusted, forwarded(&proof())).await;
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     // Trusted forwarding without the headers and without an origin: refused.
-    let a = send(
-        &trusted,
-        request("GET", REQUIRED, Some(&format!("DPoP {bound}")), &[&proof()]),
-    )
-    .await;
+    let a = send(&trusted, dpop_request("GET", REQUIRED, &bound, &proof())).await;
     assert_eq!(a.challenges, [DPOP_INVALID_PROOF]);
 }
 
@@ -512,11 +471,7 @@ sender = "dpop_required"
     let bound = token(Some(&client.jkt()));
     let plain = token(None);
     let proof = client.proof("GET", REQUIRED, &bound, secs(&clock));
-    let a = send(
-        &layer,
-        request("GET", REQUIRED, Some(&format!("DPoP {bound}")), &[&proof]),
-    )
-    .await;
+    let a = send(&layer, dpop_request("GET", REQUIRED, &bound, &proof)).await;
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     let a = send(
         &layer,
@@ -526,11 +481,7 @@ sender = "dpop_required"
     assert_eq!(a.challenges, [DPOP_BARE]);
     // The window is 30 s here.
     let old = client.proof("GET", REQUIRED, &bound, secs(&clock) - 45);
-    let a = send(
-        &layer,
-        request("GET", REQUIRED, Some(&format!("DPoP {bound}")), &[&old]),
-    )
-    .await;
+    let a = send(&layer, dpop_request("GET", REQUIRED, &bound, &old)).await;
     assert_eq!(a.challenges, [DPOP_INVALID_PROOF]);
 
     let bad = |extra: &str| {

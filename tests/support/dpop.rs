@@ -170,6 +170,11 @@ pub fn request(
     req
 }
 
+/// A request presenting `token` with the `DPoP` scheme and one proof.
+pub fn dpop_request(method: &str, path: &str, token: &str, proof: &str) -> Request<Body> {
+    request(method, path, Some(&format!("DPoP {token}")), &[proof])
+}
+
 /// What a request was answered with.
 #[derive(Debug)]
 pub struct Answer {
