@@ -159,11 +159,16 @@ fn builder(jwks: &mint::JwksServer) -> tower_mfa::Builder {
 
 /// The usual server: the whole `Customers` service needs MFA.
 async fn partner_server() -> (Running, mint::JwksServer) {
+    server_with(|b| b.rule(Rule::mfa(WHOLE_SERVICE))).await
+}
+
+/// A server behind the layer `configure` makes of [`builder`], trusting the
+/// usual RSA key (keep the JWKS server alive while the server is used).
+async fn server_with(
+    configure: impl FnOnce(tower_mfa::Builder) -> tower_mfa::Builder,
+) -> (Running, mint::JwksServer) {
     let jwks = mint::JwksServer::start(mint::jwks(&[mint::rsa_key()])).await;
-    let layer = builder(&jwks)
-        .rule(Rule::mfa(WHOLE_SERVICE))
-        .build()
-        .unwrap();
+    let layer = configure(builder(&jwks)).build().unwrap();
     (serve(layer).await, jwks)
 }
 
@@ -382,12 +387,9 @@ async fn server_streaming_is_refused_before_the_stream_starts() {
 
 #[tokio::test]
 async fn missing_scope_is_permission_denied() {
-    let jwks = mint::JwksServer::start(mint::jwks(&[mint::rsa_key()])).await;
-    let layer = builder(&jwks)
-        .rule(Rule::mfa(WHOLE_SERVICE).require_scope("Customers.ReadWrite"))
-        .build()
-        .unwrap();
-    let server = serve(layer).await;
+    let (server, _jwks) =
+        server_with(|b| b.rule(Rule::mfa(WHOLE_SERVICE).require_scope("Customers.ReadWrite")))
+            .await;
     let status = list(&server, Some(&mfa_token())).await.unwrap_err();
     assert_refused(
         &status,
@@ -405,13 +407,11 @@ async fn missing_scope_is_permission_denied() {
 
 #[tokio::test]
 async fn app_only_denied_is_permission_denied() {
-    let jwks = mint::JwksServer::start(mint::jwks(&[mint::rsa_key()])).await;
-    let layer = builder(&jwks)
-        .rule(Rule::mfa(WHOLE_SERVICE))
-        .app_only(tower_mfa::AppOnly::Deny)
-        .build()
-        .unwrap();
-    let server = serve(layer).await;
+    let (server, _jwks) = server_with(|b| {
+        b.rule(Rule::mfa(WHOLE_SERVICE))
+            .app_only(tower_mfa::AppOnly::Deny)
+    })
+    .await;
     let status = list(&server, Some(&app_token())).await.unwrap_err();
     assert_refused(
         &status,
@@ -450,12 +450,8 @@ async fn unreachable_keys_are_unavailable() {
 
 #[tokio::test]
 async fn missing_role_is_permission_denied_with_its_own_reason() {
-    let jwks = mint::JwksServer::start(mint::jwks(&[mint::rsa_key()])).await;
-    let layer = builder(&jwks)
-        .rule(Rule::mfa(WHOLE_SERVICE).require_role("Customers.Admin"))
-        .build()
-        .unwrap();
-    let server = serve(layer).await;
+    let (server, _jwks) =
+        server_with(|b| b.rule(Rule::mfa(WHOLE_SERVICE).require_role("Customers.Admin"))).await;
     let status = list(&server, Some(&mfa_token())).await.unwrap_err();
     assert_refused(
         &status,
@@ -503,12 +499,7 @@ fn rules_match_grpc_paths() {
 
 #[tokio::test]
 async fn a_rule_can_protect_one_method() {
-    let jwks = mint::JwksServer::start(mint::jwks(&[mint::rsa_key()])).await;
-    let layer = builder(&jwks)
-        .rule(Rule::mfa(LIST_CUSTOMERS))
-        .build()
-        .unwrap();
-    let server = serve(layer).await;
+    let (server, _jwks) = server_with(|b| b.rule(Rule::mfa(LIST_CUSTOMERS))).await;
     let password = password_token();
 
     let status = list(&server, Some(&password)).await.unwrap_err();
